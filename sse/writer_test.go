@@ -1,0 +1,101 @@
+package sse
+
+import (
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestWriter(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	w := NewWriter(&out)
+	events := []Event{
+		{Data: "a"},               // "" like a new connection: no id line
+		{ID: "1", Data: "b"},      // new id
+		{ID: "1", Data: "c"},      // same id: no id line
+		{ID: "2", Type: "x"},      // new id, empty data
+		{Data: "d"},               // reset to ""
+		{Data: "e"},               // still ""
+		{ID: "3\n", Data: "f"},    // unsanitized id: never written, not remembered
+		{ID: "3", Data: "g\r\nh"}, // new id
+	}
+	for i := range events {
+		if err := w.WriteEvent(&events[i]); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			if err := w.WriteComment("keepalive"); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.WriteRetry(500); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := "data: a\n\n" +
+		"id: 1\ndata: b\n\n" +
+		": keepalive\n" +
+		"retry: 500\n\n" +
+		"data: c\n\n" +
+		"id: 2\nevent: x\ndata:\n\n" +
+		"id\ndata: d\n\n" +
+		"data: e\n\n" +
+		"data: f\n\n" +
+		"id: 3\ndata: g\ndata: h\n\n"
+	if got := out.String(); got != want {
+		t.Errorf("wrote %q; want %q", got, want)
+	}
+	if got := w.LastID(); got != "3" {
+		t.Errorf("LastID() got %q; want 3", got)
+	}
+	// What a client parses has the ids the events had (the unsanitized one
+	// aside, which kept the id before it).
+	got, err := parseAll(t, strings.NewReader(want), 0)
+	wantEvents := []Event{
+		msg("a", ""), msg("b", "1"), {Type: DefaultType, ID: "1", Data: "c", Retry: 500, HasRetry: true},
+		{Type: "x", ID: "2"}, msg("d", ""), msg("e", ""), msg("f", ""), msg("g\nh", "3"),
+	}
+	if err != io.EOF || !slices.Equal(got, wantEvents) {
+		t.Errorf("parsed %#v, %v; want %#v, EOF", got, err, wantEvents)
+	}
+}
+
+func TestWriterError(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("boom")
+	w := NewWriter(failWriter{boom})
+	if err := w.WriteEvent(&Event{ID: "1", Data: "a"}); err != boom {
+		t.Errorf("WriteEvent got %v; want %v", err, boom)
+	}
+	if got := w.LastID(); got != "" {
+		t.Errorf("LastID() after a failed write got %q; want \"\"", got)
+	}
+	if err := w.WriteComment(""); err != boom {
+		t.Errorf("WriteComment got %v; want %v", err, boom)
+	}
+	if err := w.WriteRetry(1); err != boom {
+		t.Errorf("WriteRetry got %v; want %v", err, boom)
+	}
+}
+
+type failWriter struct{ err error }
+
+func (w failWriter) Write([]byte) (int, error) { return 0, w.err }
+
+func TestWriterNoAlloc(t *testing.T) {
+	w := NewWriter(io.Discard)
+	evs := []Event{{ID: "10", Data: strings.Repeat("x", 100)}, {ID: "11", Type: "t", Data: "y"}}
+	i := 0
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := w.WriteEvent(&evs[i%2]); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("allocations per event got %v; want 0", allocs)
+	}
+}
