@@ -1,0 +1,241 @@
+package ws
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Message is one WebSocket data message.
+type Message struct {
+	Binary bool // binary frame; text otherwise
+	Data   []byte
+}
+
+// Options tune a Conn. The zero value is usable: no read limit, no pings, a
+// 10s write timeout and a queue of one message (per-client backpressure).
+type Options struct {
+	// ReadLimit is the largest inbound message in bytes; 0 means no limit.
+	// Over it gorilla closes the connection with 1009 and Read returns
+	// websocket.ErrReadLimit.
+	ReadLimit int64
+
+	// PingInterval is how often the writer pings the peer; 0 disables pings
+	// and the read deadline. Otherwise the peer must show life (any frame,
+	// or a pong) within 2*PingInterval or Read fails with a timeout
+	// (a net.Error whose Timeout method reports true).
+	PingInterval time.Duration
+
+	// WriteTimeout bounds each write (data, ping, close frame); 0 means 10s.
+	// A write that misses it closes the connection.
+	WriteTimeout time.Duration
+
+	// QueueLen is how many outbound messages may wait for the writer; <= 0
+	// means 1, so Send blocks until the writer has taken the previous
+	// message and TCP carries the backpressure.
+	QueueLen int
+
+	// QueueBytes is how many outbound payload bytes may wait; 0 means no
+	// byte limit. A single message larger than this still enters an empty
+	// queue.
+	QueueBytes int
+}
+
+const (
+	defaultWriteTimeout = 10 * time.Second
+
+	// closeWait is how long Close waits for the peer's close frame after
+	// sending its own, as centrifuge's closeFrameWait does: long enough for
+	// a live peer to answer, short enough not to hold shutdown.
+	closeWait = time.Second
+
+	// closeNowTimeout caps the close frame of CloseNow. The frame is best
+	// effort; a peer that cannot take 125 bytes in this time is not reading.
+	closeNowTimeout = time.Second
+)
+
+func (o Options) normalize() Options {
+	if o.ReadLimit < 0 {
+		o.ReadLimit = 0
+	}
+	if o.PingInterval < 0 {
+		o.PingInterval = 0
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = defaultWriteTimeout
+	}
+	if o.QueueLen <= 0 {
+		o.QueueLen = 1
+	}
+	if o.QueueBytes < 0 {
+		o.QueueBytes = 0
+	}
+	return o
+}
+
+// connState only moves forward: open → closing → closed, or open → closed.
+type connState int
+
+const (
+	stateOpen    connState = iota
+	stateClosing           // Close or CloseNow has begun
+	stateClosed            // network connection closed, done closed
+)
+
+// Conn is a WebSocket connection that is safe for concurrent use: any number
+// of goroutines may Send, TrySend, Close and CloseNow; one goroutine at a
+// time may Read.
+type Conn struct {
+	ws   *websocket.Conn
+	opts Options
+	q    *queue
+
+	in chan Message // reader goroutine → Read; unbuffered, so TCP carries inbound backpressure
+
+	closing chan struct{} // closed when Close begins: drain, then send the close frame
+	abort   chan struct{} // closed when CloseNow begins: stop writing at once
+	done    chan struct{} // closed once the network connection is closed
+
+	writerDone chan struct{}
+	readerDone chan struct{}
+
+	// interrupt tells the writer to stop taking messages between writes.
+	// It mirrors closing/abort/done so the hot path is an atomic load, not
+	// a select.
+	interrupt atomic.Bool
+
+	// Set by the writer before writerDone closes; read by Close after it.
+	writerErr error
+	// Set by the reader before readerDone closes; read by Read after it.
+	readErr error
+
+	mu            sync.Mutex
+	state         connState
+	aborting      bool      // CloseNow has begun
+	err           error     // why the connection closed; nil when we closed it
+	closePayload  []byte    // close frame for the writer's graceful close
+	closeDeadline time.Time // the writer's budget for draining and the close frame
+}
+
+// New takes ownership of c and starts the goroutines that own its writes
+// and its reads. The caller must not use c afterwards; everything goes
+// through the returned Conn. Both goroutines exit when the Conn closes
+// (Close, CloseNow, a write error or a read error); a Conn that is
+// neither closed nor failed keeps them, so its owner must close it.
+func New(c *websocket.Conn, opts Options) *Conn {
+	opts = opts.normalize()
+	wc := &Conn{
+		ws:         c,
+		opts:       opts,
+		q:          newQueue(opts.QueueLen, opts.QueueBytes),
+		in:         make(chan Message),
+		closing:    make(chan struct{}),
+		abort:      make(chan struct{}),
+		done:       make(chan struct{}),
+		writerDone: make(chan struct{}),
+		readerDone: make(chan struct{}),
+	}
+	if opts.ReadLimit > 0 {
+		c.SetReadLimit(opts.ReadLimit)
+	}
+	if opts.PingInterval > 0 {
+		wc.setKeepaliveHandlers()
+	}
+	go wc.writeLoop()
+	go wc.readLoop()
+	return wc
+}
+
+// Done is closed once the connection is closed, for any reason.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err tells why the connection closed once Done is closed: nil when we
+// closed it (Close, CloseNow), otherwise the read or write error that ended
+// it, such as the peer's *websocket.CloseError or a timeout. Before Done is
+// closed it returns nil.
+func (c *Conn) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// Subprotocol returns the subprotocol negotiated in the handshake.
+func (c *Conn) Subprotocol() string { return c.ws.Subprotocol() }
+
+// RemoteAddr returns the peer's network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.ws.RemoteAddr() }
+
+// fail closes the connection because of err, unless a local close is
+// already under way (then the error is a consequence of that close, not a
+// reason to report). It reports whether it closed the connection.
+func (c *Conn) fail(err error) bool {
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return false
+	}
+	c.state = stateClosed
+	c.err = err
+	c.mu.Unlock()
+	c.release()
+	return true
+}
+
+// finish closes the connection with err as its reason, from any state but
+// closed. It reports whether it closed the connection.
+func (c *Conn) finish(err error) bool {
+	c.mu.Lock()
+	if c.state == stateClosed {
+		c.mu.Unlock()
+		return false
+	}
+	c.state = stateClosed
+	c.err = err
+	c.mu.Unlock()
+	c.release()
+	return true
+}
+
+// release runs exactly once, after the move to stateClosed. Closing the
+// network connection is what unblocks a reader in a read and a writer in a
+// write; gorilla allows Close from any goroutine.
+func (c *Conn) release() {
+	c.interrupt.Store(true)
+	c.q.close(true)
+	_ = c.ws.Close()
+	close(c.done)
+}
+
+// closedErr is what Send returns once the queue no longer takes messages.
+func (c *Conn) closedErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closedErrLocked()
+}
+
+func (c *Conn) closedErrLocked() error {
+	if c.state != stateClosed || c.err == nil {
+		return ErrClosed
+	}
+	return &closedError{cause: c.err}
+}
+
+// closedError is ErrClosed with the reason the connection closed, so that
+// errors.Is(err, ErrClosed) and inspection of the cause (CloseCode, a
+// timeout) both work.
+type closedError struct{ cause error }
+
+func (e *closedError) Error() string        { return ErrClosed.Error() + ": " + e.cause.Error() }
+func (e *closedError) Unwrap() error        { return e.cause }
+func (e *closedError) Is(target error) bool { return target == ErrClosed }
+
+// wait returns once the connection is closed and both goroutines have
+// exited, so that Close leaves nothing running behind it.
+func (c *Conn) wait() {
+	<-c.done
+	<-c.writerDone
+	<-c.readerDone
+}

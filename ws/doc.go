@@ -1,0 +1,24 @@
+// Package ws wraps a gorilla/websocket connection so that the rest of ssews
+// can use it from any goroutine without breaking gorilla's concurrency
+// contract.
+//
+// gorilla allows one concurrent reader and one concurrent writer, and only
+// Close and WriteControl may be called from other goroutines. A Conn is
+// correct by construction instead of by convention:
+//
+//   - One writer goroutine owns every write: data messages, prepared messages,
+//     pings and the close frame. Senders hand it messages through a bounded
+//     queue (events and bytes), so a slow peer costs bounded memory and
+//     blocks or rejects its senders instead of growing a buffer.
+//   - One reader goroutine owns every read, so control frames (pong, ping,
+//     close) are processed and the read deadline is kept in one place. Read
+//     takes a context; cancelling it returns at once without touching the
+//     connection, which stays usable (a read deadline in the past would
+//     leave gorilla's read state corrupt and lose the peer's close frame).
+//
+// Both goroutines exit when the connection closes, for whatever reason:
+// Close, CloseNow, a write error or a read error.
+//
+// The package does no logging: every failure comes back as an error, and
+// IsNormalClose tells callers which ones are not worth logging.
+package ws

@@ -1,0 +1,169 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/gorilla/websocket"
+)
+
+// errQueueClosed tells Conn that the queue no longer takes messages; Conn
+// turns it into ErrClosed or the error that closed the connection.
+var errQueueClosed = errors.New("ws: queue closed")
+
+// item is one queued outbound message: either a plain Message or a
+// PreparedMessage shared between connections.
+type item struct {
+	msg  Message
+	pm   *websocket.PreparedMessage
+	size int // payload bytes, for the QueueBytes limit
+}
+
+// queue is the bounded FIFO between senders and the writer goroutine. It
+// bounds both events and bytes: with 1 MiB messages an event limit alone
+// would let a single slow client pin hundreds of MiB.
+//
+// A channel cannot bound bytes, so this is a ring under a mutex. Channels
+// replace a sync.Cond because senders also wait on a context: ready wakes
+// the writer after a push, space wakes a blocked sender after a pop, and
+// closed wakes them all for good.
+type queue struct {
+	mu       sync.Mutex
+	buf      []item // ring; grows on demand up to maxLen so idle conns stay small
+	head     int
+	n        int
+	bytes    int
+	maxLen   int
+	maxBytes int // 0 = unlimited
+	closed   bool
+
+	// ready holds one token when the writer has something to look at. Its
+	// capacity of one makes signalling non-blocking and coalesces bursts.
+	ready chan struct{}
+
+	// space holds one token after a pop. The sender that takes it passes
+	// it on if room remains, so every waiter that fits is woken in turn,
+	// without allocating a channel per wait. A stale token costs one
+	// spurious retry.
+	space chan struct{}
+
+	// done is closed by close, releasing every blocked sender.
+	done chan struct{}
+}
+
+func newQueue(maxLen, maxBytes int) *queue {
+	return &queue{
+		maxLen:   maxLen,
+		maxBytes: maxBytes,
+		ready:    make(chan struct{}, 1),
+		space:    make(chan struct{}, 1),
+		done:     make(chan struct{}),
+	}
+}
+
+// fits reports whether an item of size bytes may join the queue. A message
+// larger than maxBytes is still accepted into an empty queue, so that a
+// message within the size limit of the route can always be sent.
+func (q *queue) fits(size int) bool {
+	if q.n >= q.maxLen {
+		return false
+	}
+	return q.maxBytes <= 0 || q.n == 0 || q.bytes+size <= q.maxBytes
+}
+
+// push appends it. When the queue is full it returns ErrQueueFull if block
+// is false, and otherwise waits until the writer takes a message, ctx is
+// done (ctx.Err()) or the queue is closed (errQueueClosed).
+func (q *queue) push(ctx context.Context, it item, block bool) error {
+	woken := false
+	for {
+		q.mu.Lock()
+		if q.closed {
+			q.mu.Unlock()
+			return errQueueClosed
+		}
+		if q.fits(it.size) {
+			q.put(it)
+			room := woken && q.fits(0)
+			q.mu.Unlock()
+			signal(q.ready)
+			if room {
+				signal(q.space) // the token we took may be owed to another waiter
+			}
+			return nil
+		}
+		q.mu.Unlock()
+		if !block {
+			return ErrQueueFull
+		}
+
+		select {
+		case <-q.space:
+			woken = true
+		case <-q.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// signal leaves a token in ch unless one is already waiting.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// put stores it at the tail; the caller holds q.mu and has checked fits.
+func (q *queue) put(it item) {
+	if q.n == len(q.buf) {
+		q.grow()
+	}
+	q.buf[(q.head+q.n)%len(q.buf)] = it
+	q.n++
+	q.bytes += it.size
+}
+
+func (q *queue) grow() {
+	size := min(max(2*len(q.buf), 4), q.maxLen)
+	buf := make([]item, size)
+	for i := range q.n {
+		buf[i] = q.buf[(q.head+i)%len(q.buf)]
+	}
+	q.buf, q.head = buf, 0
+}
+
+// pop removes the oldest item; ok is false when the queue is empty. Taking
+// an item frees its room at once, which is what unblocks senders.
+func (q *queue) pop() (it item, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.n == 0 {
+		return item{}, false
+	}
+	it = q.buf[q.head]
+	q.buf[q.head] = item{} // drop the reference so the payload can be collected
+	q.head = (q.head + 1) % len(q.buf)
+	q.n--
+	q.bytes -= it.size
+	signal(q.space)
+	return it, true
+}
+
+// close stops the queue from taking messages and wakes blocked senders.
+// With drop, queued messages are discarded too; without it the writer may
+// still pop them (graceful Close drains the queue). Only the first call
+// closes done; later calls may still drop.
+func (q *queue) close(drop bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if drop {
+		q.buf, q.head, q.n, q.bytes = nil, 0, 0, 0
+	}
+	if !q.closed {
+		q.closed = true
+		close(q.done)
+	}
+}
