@@ -1,0 +1,130 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ssews/ssews/ws"
+)
+
+// errDraining ends a client's session when shutdown starts.
+var errDraining = errors.New("server shutting down")
+
+// serveWSFromSSE serves a WebSocket client from an SSE upstream: one frame per event,
+// and the client's messages POSTed to the route's publish URL.
+func (rt *route) serveWSFromSSE(w http.ResponseWriter, r *http.Request, cr *clientRequest) {
+	// A hijacked request's context is not cancelled when the client leaves: the
+	// session owns its own, ended by the client's read loop.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	defer cancel()
+	f := newFeed(rt.dial(cr), cr.lastEventID, rt.cfg.Retry, rt.metrics, rt.log.With("client", cr.remoteAddr))
+	if err := f.connect(ctx); err != nil {
+		rt.refuse(w, cr, err)
+		return
+	}
+	defer f.close()
+	conn, err := rt.srv.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered the client
+	}
+	c := ws.New(conn, rt.clientWSOptions())
+	disconnected := rt.connected(clientWS, cr)
+	defer disconnected()
+
+	var g errgroup.Group
+	session(&g, cancel, func() error { return rt.sendEvents(ctx, f, c, newFrameEncoder(cr.format)) })
+	session(&g, cancel, func() error { return rt.readClient(ctx, c, cr) })
+	session(&g, cancel, func() error { return rt.watchDrain(ctx) })
+	rt.closeClient(c, g.Wait())
+}
+
+// session runs one goroutine of a client session: the first to end cancels the
+// session's context, which is also the context the upstream connection was opened
+// with, so a blocked upstream read ends too.
+func session(g *errgroup.Group, cancel context.CancelFunc, fn func() error) {
+	g.Go(func() error {
+		defer cancel()
+		return fn()
+	})
+}
+
+// sendEvents writes every event of f to c, one frame each.
+func (rt *route) sendEvents(ctx context.Context, f *feed, c *ws.Conn, fe *frameEncoder) error {
+	cm := rt.metrics.clients[clientWS]
+	for {
+		ev, err := f.next(ctx)
+		if err != nil {
+			return fmt.Errorf("upstream: %w", err)
+		}
+		m := fe.encode(&ev)
+		if err := c.Send(ctx, m); err != nil {
+			return err
+		}
+		cm.events.Inc()
+		cm.bytes.Add(float64(len(m.Data)))
+	}
+}
+
+// watchDrain ends the session when shutdown starts.
+func (rt *route) watchDrain(ctx context.Context) error {
+	select {
+	case <-rt.srv.draining:
+		return errDraining
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// readClient takes the client's messages until it leaves: POSTed to publish when the
+// route has one, otherwise counted and dropped.
+func (rt *route) readClient(ctx context.Context, c *ws.Conn, cr *clientRequest) error {
+	for {
+		m, err := c.Read(ctx)
+		if err != nil {
+			rt.countClientClose(err)
+			return err
+		}
+		if rt.cfg.Publish == nil {
+			rt.metrics.msgNoPublish.Inc()
+			continue
+		}
+		if err := rt.publish(ctx, cr, m); err != nil {
+			rt.metrics.msgFailed.Inc()
+			rt.log.Warn("publish failed", "client", cr.remoteAddr, "err", err)
+			continue
+		}
+		rt.metrics.msgForwarded.Inc()
+	}
+}
+
+// countClientClose counts a client message over max_message, which gorilla answers
+// with close 1009 by itself.
+func (rt *route) countClientClose(err error) {
+	if errors.Is(err, websocket.ErrReadLimit) {
+		rt.metrics.oversizeClient.Inc()
+		rt.log.Warn("client message over max_message; closed with 1009")
+	}
+}
+
+// closeClient ends a WebSocket client's session with the close code that says why.
+func (rt *route) closeClient(c *ws.Conn, err error) {
+	var ue *upstreamError
+	switch {
+	case errors.Is(err, errDraining):
+		_ = c.CloseNow(websocket.CloseGoingAway, "server shutting down")
+	case errors.As(err, &ue) && ue.status == http.StatusNoContent:
+		_ = c.Close(websocket.CloseNormalClosure, "upstream ended the stream")
+	case errors.As(err, &ue):
+		_ = c.Close(closeBadGateway, fmt.Sprintf("upstream answered %d", ue.status))
+	default:
+		_ = c.Close(websocket.CloseNormalClosure, "")
+	}
+}
+
+// closeBadGateway is close code 1014: a gateway got an invalid response upstream.
+const closeBadGateway = 1014

@@ -1,0 +1,186 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ssews/ssews/sse"
+)
+
+// errOversize is an upstream event or message over max_message.
+var errOversize = errors.New("upstream event over max_message")
+
+// maxBackoff caps the delay between failed upstream connection attempts.
+const maxBackoff = 30 * time.Second
+
+// feed is the event stream of one upstream, kept open across upstream drops: it
+// reconnects with the last committed id (the upstream's retry first, then exponential
+// backoff with jitter while attempts fail) so the client never sees the drop.
+type feed struct {
+	dial   dialFunc
+	conn   upstreamConn
+	lastID string
+	// delay is the reconnection time: the route's retry until the upstream sets one.
+	delay    time.Duration
+	failures int
+	// onWait is installed on every upstream connection (upstreamConn.setWaitHook).
+	onWait  func()
+	metrics *routeMetrics
+	log     *slog.Logger
+}
+
+func newFeed(dial dialFunc, lastID string, delay time.Duration, rm *routeMetrics, log *slog.Logger) *feed {
+	return &feed{dial: dial, lastID: lastID, delay: delay, metrics: rm, log: log}
+}
+
+// connect opens the first upstream connection. Its error carries the status for the
+// client (upstreamError), since no stream has started yet.
+func (f *feed) connect(ctx context.Context) error {
+	conn, err := f.dial(ctx, f.lastID)
+	if err != nil {
+		f.metrics.failures.WithLabelValues(failureReason(err)).Inc()
+		return err
+	}
+	f.metrics.upstreamConnects.Inc()
+	f.use(conn)
+	return nil
+}
+
+// use makes conn the current upstream connection.
+func (f *feed) use(conn upstreamConn) {
+	conn.setWaitHook(f.onWait)
+	f.conn = conn
+}
+
+// setWaitHook installs hook on this and every later upstream connection.
+func (f *feed) setWaitHook(hook func()) {
+	f.onWait = hook
+	if f.conn != nil {
+		f.conn.setWaitHook(hook)
+	}
+}
+
+// next returns the next event, sanitised and counted, reconnecting as needed. It
+// fails only when ctx is done or the upstream refuses for good (a final status).
+func (f *feed) next(ctx context.Context) (sse.Event, error) {
+	for {
+		if f.conn == nil {
+			if err := f.reconnect(ctx); err != nil {
+				return sse.Event{}, err
+			}
+		}
+		ev, err := f.conn.next(ctx)
+		if err == nil {
+			f.accept(&ev)
+			return ev, nil
+		}
+		f.drop(ctx, err)
+	}
+}
+
+// accept counts ev, drops fields that could forge lines downstream, and commits its id.
+func (f *feed) accept(ev *sse.Event) {
+	f.metrics.eventsIn.Inc()
+	f.metrics.bytesIn.Add(float64(len(ev.Data)))
+	if dropped := sse.Sanitize(ev); dropped != 0 {
+		if dropped&sse.DroppedType != 0 {
+			f.metrics.droppedType.Inc()
+		}
+		if dropped&sse.DroppedID != 0 {
+			f.metrics.droppedID.Inc()
+			ev.ID = f.lastID
+		}
+		f.log.Warn("dropped event field with CR, LF or NUL", "fields", dropped.String())
+	}
+	f.lastID = ev.ID
+	f.failures = 0
+}
+
+// drop closes the current connection after it ended with err.
+func (f *feed) drop(ctx context.Context, err error) {
+	if !errors.Is(err, errOversize) {
+		// Blocks without data commit ids too: resume after those. After an oversize
+		// event, resume from the last event delivered so the upstream sends what follows it.
+		f.lastID = f.conn.resumeID()
+	}
+	if d, ok := f.conn.retry(); ok {
+		f.delay = d
+	}
+	f.conn.close()
+	f.conn = nil
+	if ctx.Err() != nil {
+		return
+	}
+	reason := reasonDropped
+	if errors.Is(err, errOversize) {
+		reason = reasonOversize
+		f.metrics.oversizeUpstream.Inc()
+		f.log.Warn("upstream event over max_message; reconnecting from the last good id", "last_id", f.lastID)
+	} else {
+		f.log.Warn("upstream connection lost; reconnecting", "err", err, "last_id", f.lastID)
+	}
+	f.metrics.failures.WithLabelValues(reason).Inc()
+}
+
+// reconnect waits the reconnection delay and dials until it succeeds, ctx is done,
+// or the upstream refuses for good.
+func (f *feed) reconnect(ctx context.Context) error {
+	if f.onWait != nil {
+		f.onWait() // what the last connection delivered goes out before the wait
+	}
+	for {
+		wait := f.delay
+		if f.failures > 0 {
+			wait = backoff(f.delay, f.failures)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		conn, err := f.dial(ctx, f.lastID)
+		if err == nil {
+			f.use(conn)
+			f.metrics.upstreamConnects.Inc()
+			f.metrics.upstreamReconnects.Inc()
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		f.failures++
+		f.metrics.failures.WithLabelValues(failureReason(err)).Inc()
+		var ue *upstreamError
+		if errors.As(err, &ue) && ue.final() {
+			return err
+		}
+		f.log.Warn("upstream reconnect failed", "err", err, "attempt", f.failures)
+	}
+}
+
+// close ends the current upstream connection.
+func (f *feed) close() {
+	if f.conn != nil {
+		f.conn.close()
+		f.conn = nil
+	}
+}
+
+// backoff is base doubled per failure, capped, with full jitter over its upper half
+// so that many clients of a restarted upstream do not come back in step.
+func backoff(base time.Duration, failures int) time.Duration {
+	if base <= 0 {
+		base = 100 * time.Millisecond
+	}
+	d := base
+	for i := 0; i < failures && d < maxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, maxBackoff)
+	return d/2 + rand.N(d/2+1)
+}

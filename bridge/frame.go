@@ -1,0 +1,147 @@
+package bridge
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ssews/ssews/config"
+	"github.com/ssews/ssews/sse"
+	"github.com/ssews/ssews/ws"
+)
+
+// jsonFrame is the WebSocket frame of one event in format=json (SPEC section 4).
+type jsonFrame struct {
+	Event string `json:"event"`
+	Data  string `json:"data"`
+	ID    string `json:"id,omitempty"`
+}
+
+// jsonFrameRetry is jsonFrame for the first event after the upstream changed retry.
+type jsonFrameRetry struct {
+	Event string `json:"event"`
+	Data  string `json:"data"`
+	ID    string `json:"id,omitempty"`
+	Retry int64  `json:"retry"`
+}
+
+// frameEncoder turns events into WebSocket messages for one client, reusing its
+// buffer; it remembers the retry last sent so retry appears only when it changes.
+type frameEncoder struct {
+	format    config.Format
+	buf       bytes.Buffer
+	enc       *json.Encoder
+	lastRetry int64
+}
+
+func newFrameEncoder(format config.Format) *frameEncoder {
+	fe := &frameEncoder{format: format, lastRetry: -1}
+	fe.enc = json.NewEncoder(&fe.buf)
+	fe.enc.SetEscapeHTML(false)
+	return fe
+}
+
+// encode returns the message for ev. The message owns its bytes: the connection's
+// writer may still be sending it when the next event is encoded.
+func (fe *frameEncoder) encode(ev *sse.Event) ws.Message {
+	if fe.format == config.FormatRaw {
+		return ws.Message{Data: []byte(ev.Data)}
+	}
+	fe.buf.Reset()
+	var err error
+	if ev.HasRetry && ev.Retry != fe.lastRetry {
+		fe.lastRetry = ev.Retry
+		err = fe.enc.Encode(&jsonFrameRetry{Event: ev.TypeOrDefault(), Data: ev.Data, ID: ev.ID, Retry: ev.Retry})
+	} else {
+		err = fe.enc.Encode(&jsonFrame{Event: ev.TypeOrDefault(), Data: ev.Data, ID: ev.ID})
+	}
+	if err != nil { // strings always encode; keep the frame well formed regardless
+		fe.buf.Reset()
+		fe.buf.WriteString(`{"event":"message","data":""}`)
+	}
+	b := bytes.TrimSuffix(fe.buf.Bytes(), []byte("\n"))
+	return ws.Message{Data: bytes.Clone(b)}
+}
+
+// messageReader turns a WebSocket upstream's messages into events (SPEC section 4),
+// keeping the last event id across messages as EventSource keeps lastEventId.
+type messageReader struct {
+	format      config.Format
+	binaryEvent string
+	lastID      string
+	retry       time.Duration
+	hasRetry    bool
+}
+
+// envelope is a JSON text frame with a data key. Fields stay raw so that each is
+// taken only when it has the type SPEC section 4 asks for.
+type envelope struct {
+	Data  json.RawMessage `json:"data"`
+	Event json.RawMessage `json:"event"`
+	ID    json.RawMessage `json:"id"`
+	Retry json.RawMessage `json:"retry"`
+}
+
+func (mr *messageReader) event(m ws.Message) sse.Event {
+	ev := sse.Event{Type: sse.DefaultType, ID: mr.lastID}
+	switch {
+	case m.Binary:
+		ev.Type = mr.binaryEvent
+		ev.Data = base64.StdEncoding.EncodeToString(m.Data)
+	case mr.format == config.FormatJSON && isJSONObject(m.Data):
+		if !mr.fromEnvelope(m.Data, &ev) {
+			ev.Data = string(m.Data)
+		}
+	default:
+		ev.Data = string(m.Data)
+	}
+	if !strings.ContainsAny(ev.ID, "\r\n\x00") {
+		mr.lastID = ev.ID // an id sse.Sanitize would drop must not become the resume id
+	}
+	return ev
+}
+
+// fromEnvelope fills ev from a JSON envelope; false when data is not an envelope.
+func (mr *messageReader) fromEnvelope(data []byte, ev *sse.Event) bool {
+	var env envelope
+	if err := json.Unmarshal(data, &env); err != nil || env.Data == nil {
+		return false
+	}
+	var s string
+	if env.Data[0] == '"' && json.Unmarshal(env.Data, &s) == nil {
+		ev.Data = s
+	} else {
+		var compact bytes.Buffer
+		if json.Compact(&compact, env.Data) == nil {
+			ev.Data = compact.String()
+		} else {
+			ev.Data = string(env.Data)
+		}
+	}
+	if len(env.Event) > 0 && env.Event[0] == '"' && json.Unmarshal(env.Event, &s) == nil && s != "" {
+		ev.Type = s
+	}
+	if len(env.ID) > 0 {
+		switch {
+		case env.ID[0] == '"':
+			if json.Unmarshal(env.ID, &s) == nil {
+				ev.ID = s
+			}
+		case env.ID[0] == '-' || (env.ID[0] >= '0' && env.ID[0] <= '9'):
+			ev.ID = string(env.ID)
+		}
+	}
+	if ms, err := strconv.ParseInt(string(env.Retry), 10, 64); len(env.Retry) > 0 && err == nil && ms >= 0 {
+		ev.Retry, ev.HasRetry = ms, true
+		mr.retry, mr.hasRetry = time.Duration(ms)*time.Millisecond, true
+	}
+	return true
+}
+
+func isJSONObject(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '{'
+}

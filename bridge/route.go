@@ -1,0 +1,144 @@
+package bridge
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/ssews/ssews/config"
+	"github.com/ssews/ssews/ws"
+)
+
+// route serves one configured path to both kinds of client.
+type route struct {
+	srv     *Server
+	cfg     *config.Route
+	log     *slog.Logger
+	metrics *routeMetrics
+	origins originPolicy
+	client  *http.Client
+	dialer  *websocket.Dialer
+	// allowHeaders is the preflight's Access-Control-Allow-Headers.
+	allowHeaders string
+}
+
+func newRoute(s *Server, cfg *config.Route, transport *http.Transport) *route {
+	rt := &route{
+		srv:     s,
+		cfg:     cfg,
+		log:     s.log.With("route", cfg.Path),
+		metrics: s.opts.Metrics.route(cfg.Path),
+		origins: newOriginPolicy(cfg.AllowedOrigins),
+		client:  &http.Client{Transport: transport},
+		dialer: &websocket.Dialer{
+			Proxy:            http.ProxyFromEnvironment,
+			HandshakeTimeout: s.opts.UpstreamTimeout,
+			ReadBufferSize:   4096,
+			WriteBufferSize:  4096,
+		},
+		allowHeaders: strings.Join(append([]string{"Last-Event-ID", "Authorization", "Cache-Control"}, cfg.ForwardHeaders...), ", "),
+	}
+	return rt
+}
+
+// serveHTTP applies the checks of SPEC section 6, then serves the client by kind.
+func (rt *route) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if !rt.origins.allows(r) {
+		rt.metrics.rejected.WithLabelValues(reasonOrigin).Inc()
+		http.Error(w, "ssews: origin not allowed", http.StatusForbidden)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodOptions:
+		rt.preflight(w, r)
+		return
+	default:
+		rt.metrics.rejected.WithLabelValues(reasonMethod).Inc()
+		w.Header().Set("Allow", "GET, OPTIONS")
+		http.Error(w, "ssews: method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if !rt.srv.acquire() {
+		rt.metrics.rejected.WithLabelValues(reasonLimit).Inc()
+		unavailable(w, rt.cfg.Retry)
+		return
+	}
+	defer rt.srv.release()
+
+	cr := newClientRequest(rt.cfg, r)
+	isWS := websocket.IsWebSocketUpgrade(r)
+	switch {
+	case isWS && rt.cfg.UpstreamIsSSE():
+		rt.serveWSFromSSE(w, r, cr)
+	case isWS:
+		rt.proxyWS(w, r, cr)
+	default:
+		rt.origins.setCORS(w, r)
+		rt.serveSSE(w, r, cr)
+	}
+}
+
+// preflight answers a CORS preflight from an allowed origin (fetch-based SSE clients
+// send one for Last-Event-ID and Authorization).
+func (rt *route) preflight(w http.ResponseWriter, r *http.Request) {
+	rt.origins.setCORS(w, r)
+	h := w.Header()
+	h.Set("Access-Control-Allow-Methods", "GET")
+	h.Set("Access-Control-Allow-Headers", rt.allowHeaders)
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// dial returns the dialFunc of this route's upstream for one client.
+func (rt *route) dial(cr *clientRequest) dialFunc {
+	if rt.cfg.UpstreamIsSSE() {
+		return dialSSE(rt.client, cr, int(rt.cfg.MaxMessage))
+	}
+	return dialWS(rt.dialer, cr, rt.upstreamWSOptions())
+}
+
+// upstreamWSOptions are the options of a WebSocket connection to the upstream.
+func (rt *route) upstreamWSOptions() ws.Options {
+	return ws.Options{
+		ReadLimit:    rt.cfg.MaxMessage,
+		PingInterval: rt.cfg.Heartbeat,
+		WriteTimeout: rt.srv.opts.WriteTimeout,
+	}
+}
+
+// clientWSOptions are the options of a WebSocket client connection in per-client
+// mode: a queue of one, so a slow client slows its own upstream and nothing else.
+func (rt *route) clientWSOptions() ws.Options {
+	return ws.Options{
+		ReadLimit:    rt.cfg.MaxMessage,
+		PingInterval: rt.cfg.Heartbeat,
+		WriteTimeout: rt.srv.opts.WriteTimeout,
+	}
+}
+
+// refuse answers a client whose upstream could not be opened with the status SPEC
+// section 5 assigns.
+func (rt *route) refuse(w http.ResponseWriter, cr *clientRequest, err error) {
+	status := clientStatus(err)
+	rt.log.Warn("upstream refused client", "client", cr.remoteAddr, "status", status, "err", err)
+	if status == http.StatusNoContent {
+		w.WriteHeader(status)
+		return
+	}
+	http.Error(w, "ssews: "+http.StatusText(status), status)
+}
+
+// connected records a client for its lifetime; call the returned func when it leaves.
+func (rt *route) connected(kind string, cr *clientRequest) func() {
+	cm := rt.metrics.clients[kind]
+	cm.open.Inc()
+	cm.total.Inc()
+	rt.log.Debug("client connected", "client", cr.remoteAddr, "protocol", kind)
+	return func() {
+		cm.open.Dec()
+		rt.log.Debug("client disconnected", "client", cr.remoteAddr, "protocol", kind)
+	}
+}

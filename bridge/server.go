@@ -1,0 +1,164 @@
+// Package bridge serves ssews routes: it translates between server-sent events and
+// WebSocket in both directions and proxies each protocol to itself (SPEC section 1).
+package bridge
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/ssews/ssews/config"
+)
+
+// Options configure a Server.
+type Options struct {
+	Routes          []config.Route
+	Metrics         *Metrics
+	Logger          *slog.Logger
+	WriteTimeout    time.Duration
+	UpstreamTimeout time.Duration
+	// MaxConnections bounds client connections at once; 0 is unlimited.
+	MaxConnections int
+	// ClientBuffer is the queue length, in events, of one shared-mode client.
+	ClientBuffer int
+}
+
+// Server is the client-facing http.Handler of every route.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	routes   map[string]*route
+	upgrader websocket.Upgrader
+	// draining is closed when shutdown starts: streams end, new requests get 503.
+	draining  chan struct{}
+	drainOnce sync.Once
+	// active counts client streams, including hijacked WebSocket connections that
+	// http.Server.Shutdown does not wait for.
+	active    sync.WaitGroup
+	open      atomic.Int64
+	transport *http.Transport
+}
+
+// New builds the handler of every route in opts.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Second
+	}
+	if opts.UpstreamTimeout <= 0 {
+		opts.UpstreamTimeout = 10 * time.Second
+	}
+	s := &Server{
+		opts:     opts,
+		log:      opts.Logger,
+		routes:   make(map[string]*route, len(opts.Routes)),
+		draining: make(chan struct{}),
+		upgrader: websocket.Upgrader{
+			ReadBufferSize:  1024,
+			WriteBufferSize: 4096,
+			// Origins are checked before upgrading (checkOrigin), for both protocols.
+			CheckOrigin: func(*http.Request) bool { return true },
+		},
+	}
+	s.transport = newTransport(opts.UpstreamTimeout)
+	for i := range opts.Routes {
+		rt := &opts.Routes[i]
+		s.routes[rt.Path] = newRoute(s, rt, s.transport)
+	}
+	return s
+}
+
+// Close releases the idle upstream connections kept for reuse. Call it after Wait.
+func (s *Server) Close() {
+	s.transport.CloseIdleConnections()
+}
+
+// newTransport is the HTTP client side towards SSE upstreams: the upstream timeout
+// bounds the dial and the wait for response headers, never the stream itself.
+func newTransport(timeout time.Duration) *http.Transport {
+	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           d.DialContext,
+		TLSHandshakeTimeout:   timeout,
+		ResponseHeaderTimeout: timeout,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+}
+
+// ServeHTTP dispatches a request to its route after the checks every route shares.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt, ok := s.routes[r.URL.Path]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	rt.serveHTTP(w, r)
+}
+
+// Drain starts shutdown: WebSocket clients get close 1001, SSE streams end, and new
+// requests are refused with 503.
+func (s *Server) Drain() {
+	s.drainOnce.Do(func() { close(s.draining) })
+}
+
+// Draining reports whether Drain was called.
+func (s *Server) Draining() bool {
+	select {
+	case <-s.draining:
+		return true
+	default:
+		return false
+	}
+}
+
+// Wait blocks until every client stream has ended, or ctx is done.
+func (s *Server) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		s.active.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// acquire admits one more client stream, or reports that the limit or shutdown
+// forbids it.
+func (s *Server) acquire() bool {
+	if s.Draining() {
+		return false
+	}
+	if n := s.open.Add(1); s.opts.MaxConnections > 0 && n > int64(s.opts.MaxConnections) {
+		s.open.Add(-1)
+		return false
+	}
+	s.active.Add(1)
+	return true
+}
+
+func (s *Server) release() {
+	s.open.Add(-1)
+	s.active.Done()
+}
+
+// unavailable refuses a client while at the limit or shutting down.
+func unavailable(w http.ResponseWriter, retryAfter time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(retryAfter.Seconds()))))
+	http.Error(w, "ssews: too many connections or shutting down", http.StatusServiceUnavailable)
+}

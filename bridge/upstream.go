@@ -1,0 +1,30 @@
+package bridge
+
+import (
+	"context"
+	"time"
+
+	"github.com/ssews/ssews/sse"
+)
+
+// upstreamConn is one open upstream connection, read as a stream of events whatever
+// the upstream speaks.
+type upstreamConn interface {
+	// next blocks until the upstream dispatches an event, the connection ends, or ctx
+	// is done.
+	next(ctx context.Context) (sse.Event, error)
+	// setWaitHook installs a function called each time the connection is about to
+	// wait on the network. Writers flush then, and only then: every event read so far
+	// has been handed over, and a fast stream is flushed once per upstream read, not
+	// once per event.
+	setWaitHook(hook func())
+	// resumeID is the id to resume from after this connection: the last event id the
+	// upstream committed.
+	resumeID() string
+	// retry is the reconnection delay the upstream asked for, if it did.
+	retry() (time.Duration, bool)
+	close()
+}
+
+// dialFunc opens an upstream connection that resumes after lastID.
+type dialFunc func(ctx context.Context, lastID string) (upstreamConn, error)

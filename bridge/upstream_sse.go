@@ -1,0 +1,106 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/ssews/ssews/sse"
+)
+
+// sseUpstream is an open text/event-stream response, parsed as it arrives.
+type sseUpstream struct {
+	body   io.ReadCloser
+	parser *sse.Parser
+	cancel context.CancelFunc
+	wait   *waitReader
+}
+
+// dialSSE returns a dialFunc for an SSE upstream. The request carries the client's
+// forwarded headers and, when resuming, Last-Event-ID, as a browser's EventSource
+// sends it on reconnect.
+func dialSSE(client *http.Client, cr *clientRequest, maxSize int) dialFunc {
+	return func(ctx context.Context, lastID string) (upstreamConn, error) {
+		ctx, cancel := context.WithCancel(ctx)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, cr.upstream.String(), nil)
+		if err != nil {
+			cancel()
+			return nil, &upstreamError{status: http.StatusBadGateway, reason: reasonUnreachable, err: err}
+		}
+		for k, vs := range cr.header {
+			req.Header[k] = vs
+		}
+		req.Header.Set("Accept", "text/event-stream")
+		req.Header.Set("Cache-Control", "no-cache")
+		if lastID != "" {
+			req.Header.Set("Last-Event-ID", lastID)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			cancel()
+			return nil, transportError("sse upstream", err)
+		}
+		if resp.StatusCode < 200 || resp.StatusCode > 299 || resp.StatusCode == http.StatusNoContent {
+			drainAndClose(resp.Body)
+			cancel()
+			return nil, statusError("sse upstream", resp.StatusCode)
+		}
+		if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil || mt != "text/event-stream" {
+			drainAndClose(resp.Body)
+			cancel()
+			return nil, &upstreamError{status: http.StatusBadGateway, reason: reasonContentType,
+				err: fmt.Errorf("sse upstream: content type %q is not text/event-stream", resp.Header.Get("Content-Type"))}
+		}
+		wr := &waitReader{r: resp.Body}
+		p := sse.NewParser(wr, maxSize)
+		// Browsers seed a reconnected stream with the id they resume from, so events
+		// without id: keep it rather than reset it.
+		p.SetLastEventID(lastID)
+		return &sseUpstream{body: resp.Body, parser: p, cancel: cancel, wait: wr}, nil
+	}
+}
+
+func (u *sseUpstream) next(context.Context) (sse.Event, error) {
+	ev, err := u.parser.Next()
+	if errors.Is(err, sse.ErrTooLong) {
+		return ev, errOversize
+	}
+	return ev, err
+}
+
+func (u *sseUpstream) setWaitHook(hook func()) { u.wait.hook = hook }
+func (u *sseUpstream) resumeID() string        { return u.parser.LastEventID() }
+
+func (u *sseUpstream) retry() (time.Duration, bool) {
+	ms, ok := u.parser.Retry()
+	return time.Duration(ms) * time.Millisecond, ok
+}
+
+func (u *sseUpstream) close() {
+	u.cancel()
+	u.body.Close()
+}
+
+// drainAndClose reads a little of an unwanted body so the connection can be reused.
+func drainAndClose(body io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, body, 4<<10)
+	body.Close()
+}
+
+// waitReader calls hook before each read of the upstream body: the parser reads only
+// when it has no complete event left, so that is when the events so far must go out.
+type waitReader struct {
+	r    io.Reader
+	hook func()
+}
+
+func (w *waitReader) Read(p []byte) (int, error) {
+	if w.hook != nil {
+		w.hook()
+	}
+	return w.r.Read(p)
+}

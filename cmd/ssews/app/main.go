@@ -1,0 +1,149 @@
+// Package app is the ssews command: it wires configuration, logging, the bridge and
+// the admin server, and is importable so end-to-end tests run the real thing.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ssews/ssews/bridge"
+	"github.com/ssews/ssews/config"
+)
+
+// Main is one running ssews: the client-facing server and the admin server.
+type Main struct {
+	Config *config.Config
+	Logger *slog.Logger
+
+	registry *prometheus.Registry
+	bridge   *bridge.Server
+	server   *http.Server
+	admin    *http.Server
+	ln       net.Listener
+	adminLn  net.Listener
+	ready    atomic.Bool
+	serveErr chan error
+}
+
+// NewMain prepares ssews for cfg; Open starts it.
+func NewMain(cfg *config.Config, logger *slog.Logger) *Main {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := &Main{Config: cfg, Logger: logger, registry: reg, serveErr: make(chan error, 2)}
+	m.bridge = bridge.New(bridge.Options{
+		Routes:          cfg.Resolved,
+		Metrics:         bridge.NewMetrics(reg),
+		Logger:          logger,
+		WriteTimeout:    cfg.WriteTimeout,
+		UpstreamTimeout: cfg.UpstreamTimeout,
+		MaxConnections:  cfg.MaxConnections,
+		ClientBuffer:    cfg.ClientBuffer,
+	})
+	return m
+}
+
+// Open listens on both addresses and serves in the background: when it returns, the
+// addresses are known (tests listen on :0) and clients can connect.
+func (m *Main) Open() error {
+	ln, err := net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on SSEWS_LISTEN %s: %w", m.Config.Listen, err)
+	}
+	m.ln = ln
+	m.server = &http.Server{
+		Handler:           m.bridge,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	if m.Config.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(m.Config.TLSCert, m.Config.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("SSEWS_TLS_CERT/SSEWS_TLS_KEY: %w", err)
+		}
+		m.server.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
+		m.ln = tls.NewListener(ln, m.server.TLSConfig)
+	}
+	if m.Config.AdminListen != "" {
+		aln, err := net.Listen("tcp", m.Config.AdminListen)
+		if err != nil {
+			m.ln.Close()
+			return fmt.Errorf("listen on SSEWS_ADMIN_LISTEN %s: %w", m.Config.AdminListen, err)
+		}
+		m.adminLn = aln
+		m.admin = &http.Server{Handler: m.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go m.serve(m.admin, aln)
+	}
+	m.ready.Store(true)
+	go m.serve(m.server, m.ln)
+	m.Logger.Info("ssews listening", "addr", m.ln.Addr().String(), "admin", m.AdminAddr(), "routes", len(m.Config.Resolved))
+	return nil
+}
+
+// serve runs one server until it is shut down, reporting any other end.
+func (m *Main) serve(s *http.Server, ln net.Listener) {
+	if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		m.serveErr <- err
+	}
+}
+
+// Err reports a server that stopped by itself.
+func (m *Main) Err() <-chan error { return m.serveErr }
+
+// Addr is the client-facing address.
+func (m *Main) Addr() string { return m.ln.Addr().String() }
+
+// AdminAddr is the admin address, "" when disabled.
+func (m *Main) AdminAddr() string {
+	if m.adminLn == nil {
+		return ""
+	}
+	return m.adminLn.Addr().String()
+}
+
+// adminHandler serves /healthz, /readyz and /metrics.
+func (m *Main) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !m.ready.Load() {
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry}))
+	return mux
+}
+
+// Shutdown drains: /readyz turns 503, new clients are refused, WebSocket clients get
+// close 1001 and SSE streams end; it returns when all have gone or ctx is done.
+func (m *Main) Shutdown(ctx context.Context) error {
+	m.ready.Store(false)
+	m.bridge.Drain()
+	err := m.server.Shutdown(ctx) // waits for SSE handlers; hijacked ones are tracked by the bridge
+	if werr := m.bridge.Wait(ctx); err == nil {
+		err = werr
+	}
+	if err != nil {
+		m.server.Close()
+	}
+	m.bridge.Close()
+	if m.admin != nil {
+		m.admin.Close()
+	}
+	return err
+}

@@ -1,0 +1,130 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+
+	"github.com/ssews/ssews/config"
+)
+
+// Exit statuses.
+const (
+	exitOK     = 0
+	exitError  = 1
+	exitConfig = 2
+)
+
+// Run runs the ssews command line and returns the exit status. ctx ends the server
+// (SIGTERM or SIGINT in the binary).
+func Run(ctx context.Context, args []string, environ []string, stdout, stderr io.Writer) int {
+	env := envMap(environ)
+	cmd := ""
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "", "serve":
+		return serve(ctx, env, stderr)
+	case "version":
+		fmt.Fprintln(stdout, versionString())
+		return exitOK
+	case "-h", "--help", "help":
+		usage(stdout)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "ssews: unknown command %q (see ssews -h)\n", cmd)
+		return exitConfig
+	}
+}
+
+// serve is the proxy itself.
+func serve(ctx context.Context, env map[string]string, stderr io.Writer) int {
+	cfg, err := config.Load(env)
+	if err != nil {
+		fmt.Fprintf(stderr, "ssews: %v\n", err)
+		return exitConfig
+	}
+	logger := newLogger(stderr, cfg, env)
+	m := NewMain(cfg, logger)
+	if err := m.Open(); err != nil {
+		logger.Error("cannot start", "err", err)
+		return exitError
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-m.Err():
+		logger.Error("server stopped", "err", err)
+		return exitError
+	}
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := m.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		logger.Error("shutdown", "err", err)
+		return exitError
+	}
+	logger.Info("stopped")
+	return exitOK
+}
+
+// usage lists every command and every variable with its default, generated from the
+// configuration struct so that it cannot drift from the code.
+func usage(w io.Writer) {
+	fmt.Fprint(w, `ssews bridges Server-Sent Events and WebSocket.
+
+Usage:
+  ssews              serve the routes of SSEWS_ROUTES / SSEWS_CONFIG
+  ssews version      print the version
+  ssews -h           print this help
+
+Environment:
+`)
+	for _, v := range config.Vars() {
+		def := v.Default
+		if def == "" {
+			def = "-"
+		}
+		fmt.Fprintf(w, "  %-24s %-22s %s\n", v.Name, def, v.Description)
+	}
+}
+
+// versionString is the module version and VCS revision from the build info.
+func versionString() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "ssews (unknown version)"
+	}
+	version := info.Main.Version
+	rev, dirty := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	out := "ssews " + version
+	if rev != "" {
+		out += " commit " + rev[:min(12, len(rev))]
+		if dirty {
+			out += "-dirty"
+		}
+	}
+	return out + " " + info.GoVersion
+}
+
+// envMap turns os.Environ's KEY=VALUE list into a map.
+func envMap(environ []string) map[string]string {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
