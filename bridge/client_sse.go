@@ -203,3 +203,11 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// wire writes an event already encoded (shared mode) and returns the bytes written.
+func (s *sseResponse) wire(b []byte) (int64, error) {
+	s.arm()
+	n, err := s.counter.Write(b)
+	s.dirty = true
+	return int64(n), err
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ssews/ssews/sse"
+	"github.com/ssews/ssews/ws"
 )
 
 // errOversize is an upstream event or message over max_message.
@@ -27,9 +28,11 @@ type feed struct {
 	delay    time.Duration
 	failures int
 	// onWait is installed on every upstream connection (upstreamConn.setWaitHook).
-	onWait  func()
-	metrics *routeMetrics
-	log     *slog.Logger
+	onWait func()
+	// onConnect, when set, learns of every new upstream connection.
+	onConnect func(upstreamConn)
+	metrics   *routeMetrics
+	log       *slog.Logger
 }
 
 func newFeed(dial dialFunc, lastID string, delay time.Duration, rm *routeMetrics, log *slog.Logger) *feed {
@@ -53,6 +56,17 @@ func (f *feed) connect(ctx context.Context) error {
 func (f *feed) use(conn upstreamConn) {
 	conn.setWaitHook(f.onWait)
 	f.conn = conn
+	if f.onConnect != nil {
+		f.onConnect(conn)
+	}
+}
+
+// rawMessage is the WebSocket message the last event came from, nil for SSE upstreams.
+func (f *feed) rawMessage() *ws.Message {
+	if u, ok := f.conn.(*wsUpstream); ok {
+		return u.last
+	}
+	return nil
 }
 
 // setWaitHook installs hook on this and every later upstream connection.

@@ -22,6 +22,8 @@ type route struct {
 	dialer  *websocket.Dialer
 	// allowHeaders is the preflight's Access-Control-Allow-Headers.
 	allowHeaders string
+	// hubs holds the streams of a shared route; nil in per-client mode.
+	hubs *hubSet
 }
 
 func newRoute(s *Server, cfg *config.Route, transport *http.Transport) *route {
@@ -39,6 +41,9 @@ func newRoute(s *Server, cfg *config.Route, transport *http.Transport) *route {
 			WriteBufferSize:  4096,
 		},
 		allowHeaders: strings.Join(append([]string{"Last-Event-ID", "Authorization", "Cache-Control"}, cfg.ForwardHeaders...), ", "),
+	}
+	if cfg.Shared {
+		rt.hubs = newHubSet(rt, s.base)
 	}
 	return rt
 }
@@ -71,6 +76,11 @@ func (rt *route) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	cr := newClientRequest(rt.cfg, r)
 	isWS := websocket.IsWebSocketUpgrade(r)
 	switch {
+	case isWS && rt.cfg.Shared:
+		rt.serveSharedWS(w, r, cr)
+	case rt.cfg.Shared:
+		rt.origins.setCORS(w, r)
+		rt.serveSharedSSE(w, r, cr)
 	case isWS && rt.cfg.UpstreamIsSSE():
 		rt.serveWSFromSSE(w, r, cr)
 	case isWS:

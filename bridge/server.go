@@ -44,6 +44,9 @@ type Server struct {
 	active    sync.WaitGroup
 	open      atomic.Int64
 	transport *http.Transport
+	// base is the context of shared streams, which outlive any one client.
+	base       context.Context
+	stopShared context.CancelFunc
 }
 
 // New builds the handler of every route in opts.
@@ -69,6 +72,7 @@ func New(opts Options) *Server {
 			CheckOrigin: func(*http.Request) bool { return true },
 		},
 	}
+	s.base, s.stopShared = context.WithCancel(context.Background())
 	s.transport = newTransport(opts.UpstreamTimeout)
 	for i := range opts.Routes {
 		rt := &opts.Routes[i]
@@ -77,8 +81,15 @@ func New(opts Options) *Server {
 	return s
 }
 
-// Close releases the idle upstream connections kept for reuse. Call it after Wait.
+// Close stops the shared streams and releases the idle upstream connections kept for
+// reuse. Call it after Wait.
 func (s *Server) Close() {
+	s.stopShared()
+	for _, rt := range s.routes {
+		if rt.hubs != nil {
+			rt.hubs.closeAll()
+		}
+	}
 	s.transport.CloseIdleConnections()
 }
 

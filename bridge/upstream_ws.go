@@ -17,6 +17,8 @@ type wsUpstream struct {
 	conn   *ws.Conn
 	reader messageReader
 	hook   func()
+	// last is the message the last event came from (shared WS-to-WS fan-out).
+	last *ws.Message
 }
 
 // dialWSUpstream opens a WebSocket upstream connection for cr, resuming after lastID
@@ -69,6 +71,7 @@ func (u *wsUpstream) next(ctx context.Context) (sse.Event, error) {
 		}
 		return sse.Event{}, err
 	}
+	u.last = &m
 	return u.reader.event(m), nil
 }
 

@@ -1,0 +1,161 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ssews/ssews/sse"
+	"github.com/ssews/ssews/ws"
+)
+
+// hub is one shared stream: ONE upstream connection for a route's path+query, fanned
+// out to every client of that stream, whatever their protocol. The first client
+// opens it, the last one leaving closes it after the route's linger.
+type hub struct {
+	key     string
+	rt      *route
+	log     *slog.Logger
+	feed    *feed
+	hubs    *hubSet
+	ctx     context.Context
+	cancel  context.CancelFunc
+	metrics *routeMetrics
+
+	// ready is closed once the first upstream connection succeeded or failed
+	// (connectErr); clients wait for it before their stream starts.
+	ready      chan struct{}
+	connectErr error
+
+	mu      sync.Mutex
+	history StreamLog
+	clients map[*subscriber]struct{}
+	linger  *time.Timer
+	ended   bool
+	// upstream is the current WebSocket upstream connection, for client messages.
+	upstream *ws.Conn
+
+	done chan struct{} // closed when run returns
+}
+
+// run connects the upstream and fans its events out until the hub is closed or the
+// upstream refuses for good. It is the hub's one goroutine.
+func (h *hub) run() {
+	defer close(h.done)
+	defer h.feed.close()
+	err := h.feed.connect(h.ctx)
+	h.connectErr = err
+	close(h.ready)
+	if err != nil {
+		h.end(errStreamRefused)
+		return
+	}
+	for {
+		ev, err := h.feed.next(h.ctx)
+		if err != nil {
+			if h.ctx.Err() == nil {
+				h.log.Warn("shared upstream ended the stream", "stream", h.key, "err", err)
+				h.end(errStreamEnded)
+			}
+			return
+		}
+		h.broadcast(ev, h.feed.rawMessage())
+	}
+}
+
+// broadcast logs ev and offers it to every client; a client whose queue is full is
+// let go, so it never slows the others or the upstream.
+func (h *hub) broadcast(ev sse.Event, orig *ws.Message) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	e := h.history.Append(ev, orig)
+	for s := range h.clients {
+		if !s.offer(e) {
+			delete(h.clients, s)
+			s.kick(errSlowClient)
+			h.rt.metrics.clients[s.kind].slowDrop.Inc()
+		}
+	}
+	if len(h.clients) == 0 {
+		h.startLinger()
+	}
+}
+
+// join adds a client and returns what it missed since lastID (SPEC section 5): the
+// replay and the live queue are taken under one lock, so there is no gap and no
+// duplicate at the seam. miss reports an id no longer (or never) in the log.
+func (h *hub) join(s *subscriber, lastID string) (replay []*Entry, miss bool, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ended {
+		return nil, false, errStreamEnded
+	}
+	if lastID != "" {
+		var found bool
+		replay, found = h.history.After(lastID)
+		miss = !found
+	}
+	h.clients[s] = struct{}{}
+	if h.linger != nil {
+		h.linger.Stop()
+		h.linger = nil
+	}
+	return replay, miss, nil
+}
+
+// leave removes a client; the last one out starts the linger.
+func (h *hub) leave(s *subscriber) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.clients, s)
+	if len(h.clients) == 0 && !h.ended {
+		h.startLinger()
+	}
+}
+
+// startLinger closes the hub after the route's linger unless a client joins first.
+// Callers hold h.mu.
+func (h *hub) startLinger() {
+	if h.linger != nil {
+		return
+	}
+	h.linger = time.AfterFunc(h.rt.cfg.Linger, func() {
+		h.mu.Lock()
+		idle := len(h.clients) == 0 && h.linger != nil
+		h.mu.Unlock()
+		if idle {
+			h.close()
+		}
+	})
+}
+
+// end lets every client go with reason and stops taking new ones.
+func (h *hub) end(reason error) {
+	h.mu.Lock()
+	h.ended = true
+	for s := range h.clients {
+		s.kick(reason)
+	}
+	clear(h.clients)
+	h.mu.Unlock()
+	h.hubs.remove(h)
+}
+
+// close stops the hub: the upstream connection is closed and run returns.
+func (h *hub) close() {
+	h.end(errStreamEnded)
+	h.cancel()
+}
+
+// sendUpstream passes a WebSocket client's message to the shared WebSocket upstream.
+func (h *hub) sendUpstream(ctx context.Context, m ws.Message) error {
+	h.mu.Lock()
+	up := h.upstream
+	h.mu.Unlock()
+	if up == nil {
+		return errors.New("upstream not connected")
+	}
+	return up.Send(ctx, m)
+}

@@ -1,0 +1,111 @@
+package bridge
+
+import (
+	"context"
+	"net/http"
+	"sync"
+)
+
+// Bounds of shared streams beyond the configured event counts: memory must stay
+// bounded whatever the events weigh.
+const (
+	// minClientQueueBytes is the least a shared client may have queued, in bytes;
+	// the bound is twice max_message when that is larger.
+	minClientQueueBytes = 4 << 20
+	// minReplayBytes is the least the replay buffer may hold, in bytes; the bound
+	// is four times max_message when that is larger.
+	minReplayBytes = 16 << 20
+)
+
+// hubSet holds a shared route's streams, one hub per distinct upstream URL (the
+// route's upstream with the client's query merged in).
+type hubSet struct {
+	rt   *route
+	ctx  context.Context
+	mu   sync.Mutex
+	hubs map[string]*hub
+	wg   sync.WaitGroup
+}
+
+func newHubSet(rt *route, ctx context.Context) *hubSet {
+	return &hubSet{rt: rt, ctx: ctx, hubs: map[string]*hub{}}
+}
+
+// get returns the hub of cr's stream, starting it when there is none.
+func (hs *hubSet) get(cr *clientRequest) *hub {
+	key := cr.upstream.String()
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	if h, ok := hs.hubs[key]; ok {
+		return h
+	}
+	h := hs.start(key, cr)
+	hs.hubs[key] = h
+	return h
+}
+
+// start creates a stream's hub and its goroutine. A shared upstream connection
+// carries no client's headers: it is everyone's.
+func (hs *hubSet) start(key string, cr *clientRequest) *hub {
+	rt := hs.rt
+	shared := &clientRequest{route: rt.cfg, upstream: cr.upstream, header: http.Header{}, format: rt.cfg.Format}
+	ctx, cancel := context.WithCancel(hs.ctx)
+	log := rt.log.With("stream", key)
+	h := &hub{
+		key:     key,
+		rt:      rt,
+		log:     log,
+		hubs:    hs,
+		ctx:     ctx,
+		cancel:  cancel,
+		metrics: rt.metrics,
+		ready:   make(chan struct{}),
+		history: newRing(rt.cfg.Replay, max(minReplayBytes, 4*int(rt.cfg.MaxMessage))),
+		clients: map[*subscriber]struct{}{},
+		done:    make(chan struct{}),
+	}
+	h.feed = newFeed(rt.dial(shared), "", rt.cfg.Retry, rt.metrics, log)
+	h.feed.onConnect = func(c upstreamConn) {
+		wu, _ := c.(*wsUpstream)
+		h.mu.Lock()
+		h.upstream = nil
+		if wu != nil {
+			h.upstream = wu.conn
+		}
+		h.mu.Unlock()
+	}
+	hs.wg.Add(1)
+	go func() {
+		defer hs.wg.Done()
+		h.run()
+	}()
+	return h
+}
+
+// remove forgets h, so the next client starts a new stream.
+func (hs *hubSet) remove(h *hub) {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	if hs.hubs[h.key] == h {
+		delete(hs.hubs, h.key)
+	}
+}
+
+// closeAll stops every stream and waits for their goroutines.
+func (hs *hubSet) closeAll() {
+	hs.mu.Lock()
+	all := make([]*hub, 0, len(hs.hubs))
+	for _, h := range hs.hubs {
+		all = append(all, h)
+	}
+	hs.mu.Unlock()
+	for _, h := range all {
+		h.close()
+	}
+	hs.wg.Wait()
+}
+
+// clientQueueBytes is the byte bound of one shared client's queue.
+func (rt *route) clientQueueBytes() int64 {
+	return max(minClientQueueBytes, 2*rt.cfg.MaxMessage)
+}

@@ -1,0 +1,121 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/ssews/ssews/sse"
+)
+
+// joinShared finds (or starts) cr's stream, waits for its upstream's first answer, and
+// joins it. Before the client's stream starts, an upstream refusal is the client's
+// status, as in per-client mode.
+func (rt *route) joinShared(ctx context.Context, cr *clientRequest, kind string) (*hub, *subscriber, []*Entry, error) {
+	for attempt := 0; ; attempt++ {
+		h := rt.hubs.get(cr)
+		select {
+		case <-h.ready:
+		case <-ctx.Done():
+			return nil, nil, nil, ctx.Err()
+		}
+		if h.connectErr != nil {
+			return nil, nil, nil, h.connectErr
+		}
+		s := newSubscriber(rt.srv.opts.ClientBuffer, rt.clientQueueBytes(), kind)
+		replay, miss, err := h.join(s, cr.lastEventID)
+		if err != nil {
+			if attempt == 0 {
+				continue // the stream ended just now: start a new one
+			}
+			return nil, nil, nil, &upstreamError{status: http.StatusBadGateway, reason: reasonDropped, err: err}
+		}
+		if miss {
+			rt.metrics.replayMisses.Inc()
+			rt.log.Debug("resume id not in the replay buffer", "client", cr.remoteAddr, "last_id", cr.lastEventID)
+			if rt.cfg.GapEvent != "" {
+				replay = append([]*Entry{gapEntry(rt.cfg.GapEvent, cr.lastEventID)}, replay...)
+			}
+		}
+		return h, s, replay, nil
+	}
+}
+
+// gapEntry is the event that tells a resuming client its id is no longer in the
+// replay buffer (route option gap_event), so the application can refetch. It has no
+// id: the client keeps the one it asked for until the live stream sets the next.
+func gapEntry(eventType, lastID string) *Entry {
+	data, _ := json.Marshal(struct {
+		LastEventID string `json:"lastEventId"`
+	}{lastID})
+	return newEntry(sse.Event{Type: eventType, Data: string(data)}, nil)
+}
+
+// serveSharedSSE serves an EventSource client from a shared stream: the replay after
+// its Last-Event-ID, then the live events, each written as encoded once per stream.
+func (rt *route) serveSharedSSE(w http.ResponseWriter, r *http.Request, cr *clientRequest) {
+	ctx := r.Context()
+	h, s, replay, err := rt.joinShared(ctx, cr, clientSSE)
+	if err != nil {
+		if ctx.Err() == nil {
+			rt.refuse(w, cr, err)
+		}
+		return
+	}
+	defer h.leave(s)
+	disconnected := rt.connected(clientSSE, cr)
+	defer disconnected()
+
+	out := newSSEResponse(w, rt.srv.opts.WriteTimeout)
+	cm := rt.metrics.clients[clientSSE]
+	if err := out.start(rt.cfg.Retry.Milliseconds()); err != nil {
+		return
+	}
+	write := func(e *Entry) bool {
+		n, err := out.wire(e.sse())
+		if err != nil {
+			return false
+		}
+		cm.events.Inc()
+		cm.bytes.Add(float64(n))
+		return true
+	}
+	for _, e := range replay {
+		if !write(e) {
+			return
+		}
+	}
+	if out.flush() != nil {
+		return
+	}
+	heartbeat := time.NewTimer(rt.cfg.Heartbeat)
+	defer heartbeat.Stop()
+	for {
+		select {
+		case e := <-s.queue:
+			s.taken(e)
+			if !write(e) {
+				return
+			}
+			if len(s.queue) == 0 {
+				if out.flush() != nil {
+					return
+				}
+				heartbeat.Reset(rt.cfg.Heartbeat)
+			}
+		case <-s.kicked:
+			rt.log.Debug("shared stream let the client go", "client", cr.remoteAddr, "reason", s.reason)
+			return
+		case <-heartbeat.C:
+			if out.comment() != nil {
+				return
+			}
+			heartbeat.Reset(rt.cfg.Heartbeat)
+		case <-rt.srv.draining:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}

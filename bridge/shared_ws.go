@@ -1,0 +1,109 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ssews/ssews/config"
+	"github.com/ssews/ssews/ws"
+)
+
+// serveSharedWS serves a WebSocket client from a shared stream. Frames are prepared
+// once per stream and format; the client's messages go to the upstream that serves
+// the stream (WebSocket upstream: as frames; SSE upstream: POSTed to publish).
+func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clientRequest) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	defer cancel()
+	h, s, replay, err := rt.joinShared(r.Context(), cr, clientWS)
+	if err != nil {
+		if r.Context().Err() == nil {
+			rt.refuse(w, cr, err)
+		}
+		return
+	}
+	defer h.leave(s)
+	conn, err := rt.srv.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	c := ws.New(conn, rt.clientWSOptions())
+	disconnected := rt.connected(clientWS, cr)
+	defer disconnected()
+
+	var g errgroup.Group
+	session(&g, cancel, func() error { return rt.sendShared(ctx, c, s, replay, cr.format) })
+	session(&g, cancel, func() error { return rt.readSharedClient(ctx, c, cr, h) })
+	session(&g, cancel, func() error { return rt.watchDrain(ctx) })
+	rt.closeSharedClient(c, g.Wait())
+}
+
+// sendShared writes the replay, then every entry the hub queues for s.
+func (rt *route) sendShared(ctx context.Context, c *ws.Conn, s *subscriber, replay []*Entry, format config.Format) error {
+	cm := rt.metrics.clients[clientWS]
+	send := func(e *Entry) error {
+		pm, n := e.frame(format)
+		if err := c.SendPrepared(ctx, pm, n); err != nil {
+			return err
+		}
+		cm.events.Inc()
+		cm.bytes.Add(float64(n))
+		return nil
+	}
+	for _, e := range replay {
+		if err := send(e); err != nil {
+			return err
+		}
+	}
+	for {
+		select {
+		case e := <-s.queue:
+			s.taken(e)
+			if err := send(e); err != nil {
+				return err
+			}
+		case <-s.kicked:
+			return s.reason
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// readSharedClient takes the client's messages until it leaves.
+func (rt *route) readSharedClient(ctx context.Context, c *ws.Conn, cr *clientRequest, h *hub) error {
+	if rt.cfg.UpstreamIsSSE() {
+		return rt.readClient(ctx, c, cr)
+	}
+	for {
+		m, err := c.Read(ctx)
+		if err != nil {
+			rt.countClientClose(err)
+			return err
+		}
+		if err := h.sendUpstream(ctx, m); err != nil {
+			rt.metrics.msgFailed.Inc()
+			continue
+		}
+		rt.metrics.msgForwarded.Inc()
+	}
+}
+
+// closeSharedClient ends a shared client's session with the code that says why: 1013
+// for a client too slow for the stream (it resumes from the replay buffer), 1001 at
+// shutdown, 1000 when the stream ended, 1014 when the upstream refused it.
+func (rt *route) closeSharedClient(c *ws.Conn, err error) {
+	switch {
+	case errors.Is(err, errSlowClient):
+		_ = c.CloseNow(websocket.CloseTryAgainLater, "client too slow")
+	case errors.Is(err, errDraining):
+		_ = c.CloseNow(websocket.CloseGoingAway, "server shutting down")
+	case errors.Is(err, errStreamRefused):
+		_ = c.Close(closeBadGateway, "upstream refused the stream")
+	default:
+		_ = c.Close(websocket.CloseNormalClosure, "")
+	}
+}
