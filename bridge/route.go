@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -74,6 +75,13 @@ func (rt *route) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	defer rt.srv.release()
 
 	cr := newClientRequest(rt.cfg, r)
+	if rt.cfg.AuthURL != nil {
+		if err := rt.authorize(r.Context(), cr, r); err != nil {
+			rt.metrics.rejected.WithLabelValues(reasonAuth).Inc()
+			rt.refuse(w, cr, err)
+			return
+		}
+	}
 	isWS := websocket.IsWebSocketUpgrade(r)
 	switch {
 	case isWS && rt.cfg.Shared:
@@ -133,7 +141,11 @@ func (rt *route) clientWSOptions() ws.Options {
 // section 5 assigns.
 func (rt *route) refuse(w http.ResponseWriter, cr *clientRequest, err error) {
 	status := clientStatus(err)
-	rt.log.Warn("upstream refused client", "client", cr.remoteAddr, "status", status, "err", err)
+	level := slog.LevelWarn
+	if failureReason(err) == reasonAuth && (status == http.StatusUnauthorized || status == http.StatusForbidden) {
+		level = slog.LevelDebug // a denied client is the auth service doing its job
+	}
+	rt.log.Log(context.Background(), level, "client refused", "client", cr.remoteAddr, "status", status, "err", err)
 	if status == http.StatusNoContent {
 		w.WriteHeader(status)
 		return

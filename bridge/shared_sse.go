@@ -9,27 +9,29 @@ import (
 	"github.com/ssews/ssews/sse"
 )
 
-// joinShared finds (or starts) cr's stream, waits for its upstream's first answer, and
-// joins it. Before the client's stream starts, an upstream refusal is the client's
-// status, as in per-client mode.
+// joinShared finds (or starts) cr's stream and joins it, then waits for the upstream's
+// first answer. Joining first means the client that opens a stream sees it from its
+// very first event. Before the client's stream starts, an upstream refusal is the
+// client's status, as in per-client mode.
 func (rt *route) joinShared(ctx context.Context, cr *clientRequest, kind string) (*hub, *subscriber, []*Entry, error) {
 	for attempt := 0; ; attempt++ {
 		h := rt.hubs.get(cr)
+		s := newSubscriber(rt.srv.opts.ClientBuffer, rt.clientQueueBytes(), kind)
+		replay, miss, joinErr := h.join(s, cr.lastEventID)
 		select {
 		case <-h.ready:
 		case <-ctx.Done():
+			h.leave(s)
 			return nil, nil, nil, ctx.Err()
 		}
 		if h.connectErr != nil {
 			return nil, nil, nil, h.connectErr
 		}
-		s := newSubscriber(rt.srv.opts.ClientBuffer, rt.clientQueueBytes(), kind)
-		replay, miss, err := h.join(s, cr.lastEventID)
-		if err != nil {
+		if joinErr != nil {
 			if attempt == 0 {
 				continue // the stream ended just now: start a new one
 			}
-			return nil, nil, nil, &upstreamError{status: http.StatusBadGateway, reason: reasonDropped, err: err}
+			return nil, nil, nil, &upstreamError{status: http.StatusBadGateway, reason: reasonDropped, err: joinErr}
 		}
 		if miss {
 			rt.metrics.replayMisses.Inc()

@@ -4,6 +4,7 @@ package test
 
 import (
 	"context"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,6 +49,25 @@ type proxy struct {
 	main *app.Main
 	url  string // http://127.0.0.1:port
 	ws   string // ws://127.0.0.1:port
+	logs *syncBuffer
+}
+
+// syncBuffer is a log sink tests can read while the proxy writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // startProxy runs ssews's Main with env (SSEWS_ variables) on loopback ports, and
@@ -65,7 +86,8 @@ func startProxy(tb testing.TB, env map[string]string) *proxy {
 	if err != nil {
 		tb.Fatalf("config: %v", err)
 	}
-	logger := slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{tb}, logs), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := app.NewMain(cfg, logger)
 	if err := m.Open(); err != nil {
 		tb.Fatalf("open: %v", err)
@@ -77,7 +99,7 @@ func startProxy(tb testing.TB, env map[string]string) *proxy {
 			tb.Errorf("shutdown: %v", err)
 		}
 	})
-	return &proxy{main: m, url: "http://" + m.Addr(), ws: "ws://" + m.Addr()}
+	return &proxy{main: m, url: "http://" + m.Addr(), ws: "ws://" + m.Addr(), logs: logs}
 }
 
 // testWriter sends log lines to the test log, so they show only for failing tests.
