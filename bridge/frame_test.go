@@ -1,0 +1,66 @@
+package bridge
+
+import (
+	"testing"
+
+	"github.com/ssews/ssews/config"
+	"github.com/ssews/ssews/sse"
+	"github.com/ssews/ssews/ws"
+)
+
+func TestFrameEncoderJSON(t *testing.T) {
+	t.Parallel()
+	fe := newFrameEncoder(config.FormatJSON)
+	cases := []struct {
+		ev   sse.Event
+		want string
+	}{
+		{sse.Event{Data: "a"}, `{"event":"message","data":"a"}`},
+		{sse.Event{Type: "up", Data: "<&>\n\"", ID: "1", Retry: 500, HasRetry: true}, `{"event":"up","data":"<&>\n\"","id":"1","retry":500}`},
+		{sse.Event{Data: "b", ID: "1", Retry: 500, HasRetry: true}, `{"event":"message","data":"b","id":"1"}`}, // unchanged retry
+		{sse.Event{Data: "c", Retry: 0, HasRetry: true}, `{"event":"message","data":"c","retry":0}`},
+	}
+	var kept []ws.Message
+	for _, c := range cases {
+		m := fe.encode(&c.ev)
+		kept = append(kept, m)
+		if string(m.Data) != c.want {
+			t.Errorf("encode(%+v) = %s; want %s", c.ev, m.Data, c.want)
+		}
+	}
+	// Messages own their bytes: the writer may still hold one when the next is encoded.
+	for i, m := range kept {
+		if string(m.Data) != cases[i].want {
+			t.Errorf("message %d changed after later encodes: %s", i, m.Data)
+		}
+	}
+}
+
+func TestMessageReader(t *testing.T) {
+	t.Parallel()
+	mr := messageReader{format: config.FormatJSON, binaryEvent: "bin"}
+	cases := []struct {
+		in   ws.Message
+		want sse.Event
+	}{
+		{ws.Message{Data: []byte(`hello`)}, sse.Event{Type: "message", Data: "hello"}},
+		{ws.Message{Data: []byte(` {"data":"x","event":"e","id":"5"}`)}, sse.Event{Type: "e", Data: "x", ID: "5"}},
+		{ws.Message{Data: []byte(`{"data":null}`)}, sse.Event{Type: "message", Data: "null", ID: "5"}},
+		{ws.Message{Data: []byte(`{"data":[1, {"a": 2}],"id":12.5}`)}, sse.Event{Type: "message", Data: `[1,{"a":2}]`, ID: "12.5"}},
+		{ws.Message{Data: []byte(`{"data":"r","retry":7}`)}, sse.Event{Type: "message", Data: "r", ID: "12.5", Retry: 7, HasRetry: true}},
+		{ws.Message{Data: []byte(`{"data":"r","retry":1.5,"event":""}`)}, sse.Event{Type: "message", Data: "r", ID: "12.5"}},
+		{ws.Message{Data: []byte(`{"data":"x"`)}, sse.Event{Type: "message", Data: `{"data":"x"`, ID: "12.5"}},
+		{ws.Message{Binary: true, Data: []byte{1, 2, 3}}, sse.Event{Type: "bin", Data: "AQID", ID: "12.5"}},
+		{ws.Message{Data: []byte(`{"data":"bad","id":"a\nb"}`)}, sse.Event{Type: "message", Data: "bad", ID: "a\nb"}},
+		{ws.Message{Data: []byte(`next`)}, sse.Event{Type: "message", Data: "next", ID: "12.5"}}, // a bad id never becomes the last id
+	}
+	for _, c := range cases {
+		if got := mr.event(c.in); got != c.want {
+			t.Errorf("event(%q) = %+v; want %+v", c.in.Data, got, c.want)
+		}
+	}
+	raw := messageReader{format: config.FormatRaw}
+	if got := raw.event(ws.Message{Data: []byte(`{"data":"x"}`)}); got.Data != `{"data":"x"}` {
+		t.Errorf("format raw read an envelope: %+v", got)
+	}
+}
