@@ -60,7 +60,7 @@ func TestRingAfter(t *testing.T) {
 func TestRingByteBound(t *testing.T) {
 	t.Parallel()
 	big := strings.Repeat("x", 1000)
-	r := newRing(100, 4*(1000+entryOverhead+1)) // room for exactly 4
+	r := newRing(100, 4*(wireForms*1000+entryOverhead+1)) // room for exactly 4
 	for i := range 10 {
 		r.Append(sse.Event{Data: big, ID: fmt.Sprint(i)}, nil)
 	}
@@ -100,12 +100,12 @@ func TestSubscriberBounds(t *testing.T) {
 		t.Error("event bound: want 2 accepted, the third refused")
 	}
 	big := newEntry(sse.Event{Data: strings.Repeat("x", 1000)}, nil)
-	s = newSubscriber(100, 1500, clientSSE)
+	s = newSubscriber(100, int64(big.size)+500, clientSSE)
 	if !s.offer(big) {
 		t.Error("first big entry refused")
 	}
 	if s.offer(big) {
-		t.Error("byte bound: second big entry accepted over 1500 bytes")
+		t.Error("byte bound: second big entry accepted over the bound")
 	}
 	e := <-s.queue
 	s.taken(e)
@@ -113,7 +113,7 @@ func TestSubscriberBounds(t *testing.T) {
 		t.Error("room made by the client must be usable again")
 	}
 	huge := newEntry(sse.Event{Data: strings.Repeat("x", 5000)}, nil)
-	s = newSubscriber(10, 1500, clientSSE)
+	s = newSubscriber(10, int64(huge.size)/2, clientSSE)
 	if !s.offer(huge) {
 		t.Error("an entry over the byte bound must still go into an empty queue")
 	}

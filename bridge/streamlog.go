@@ -32,7 +32,7 @@ type Entry struct {
 	// orig is the upstream's own message when the upstream speaks WebSocket: WebSocket
 	// clients of a WebSocket upstream get it as it came, text or binary.
 	orig *ws.Message
-	// size bounds queues and the log in bytes: the data, plus a little for framing.
+	// size bounds queues and the log in bytes: what the entry may come to hold.
 	size int
 
 	sseOnce sync.Once
@@ -46,8 +46,12 @@ type Entry struct {
 // entryOverhead is what an entry costs beyond its data: fields, framing, bookkeeping.
 const entryOverhead = 256
 
+// wireForms is how many copies of its data an entry may hold: the event, its SSE
+// bytes and a prepared WebSocket frame (payload and frame).
+const wireForms = 4
+
 func newEntry(ev sse.Event, orig *ws.Message) *Entry {
-	return &Entry{Event: ev, orig: orig, size: len(ev.Data) + len(ev.ID) + len(ev.Type) + entryOverhead}
+	return &Entry{Event: ev, orig: orig, size: wireForms*len(ev.Data) + len(ev.ID) + len(ev.Type) + entryOverhead}
 }
 
 // sse is the event's wire form for EventSource clients, always with its id so any
