@@ -29,6 +29,8 @@ func Run(ctx context.Context, args []string, environ []string, stdout, stderr io
 	switch cmd {
 	case "", "serve":
 		return serve(ctx, env, stderr)
+	case "tail":
+		return tail(ctx, args[1:], env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return exitOK
@@ -78,9 +80,16 @@ func usage(w io.Writer) {
 
 Usage:
   ssews              serve the routes of SSEWS_ROUTES / SSEWS_CONFIG
+  ssews tail URL     print every event of an SSE (http, https) or WebSocket (ws, wss)
+                     endpoint, one per line; ssews tail -h for details
+  ssews demo         run built-in demo upstreams and a live page at /
   ssews version      print the version
   ssews -h           print this help
 
+Flags of ssews tail:
+`)
+	printTailFlags(w)
+	fmt.Fprint(w, `
 Environment:
 `)
 	for _, v := range config.Vars() {
