@@ -5,44 +5,21 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/ssews/ssews/sse"
 )
 
-// pumped is one event on its way from the upstream reader to the client writer, or
-// (flush set) the word that the reader is about to wait on the network.
-type pumped struct {
-	ev    sse.Event
-	flush bool
-}
-
-// pumpEvents reads f and hands each event to out until ctx is done or the feed
-// ends for good. The channel is unbuffered: in per-client mode the client's pace is
-// the upstream's pace, and TCP carries the backpressure.
-func pumpEvents(ctx context.Context, f *feed, out chan<- pumped) error {
-	f.setWaitHook(func() {
-		select {
-		case out <- pumped{flush: true}:
-		case <-ctx.Done():
-		}
-	})
-	for {
-		ev, err := f.next(ctx)
-		if err != nil {
-			return err
-		}
-		select {
-		case out <- pumped{ev: ev}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
 // serveSSE serves an EventSource client from the route's upstream, whatever it speaks:
 // the stream is re-encoded event by event (never copied bytes), so nothing an upstream
 // sends can forge a field, and our own retry and heartbeats are written.
+//
+// One goroutine reads the upstream and writes the client, so an event costs no
+// hand-over between goroutines and the client's pace is the upstream's (TCP carries
+// the backpressure). Writes are flushed when the upstream reader is about to wait.
+// Heartbeats come from a timer under the response's lock; shutdown and the client
+// leaving cancel ctx, which ends the upstream read.
 func (rt *route) serveSSE(w http.ResponseWriter, r *http.Request, cr *clientRequest) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -51,70 +28,58 @@ func (rt *route) serveSSE(w http.ResponseWriter, r *http.Request, cr *clientRequ
 		rt.refuse(w, cr, err)
 		return
 	}
+	defer f.close()
 	disconnected := rt.connected(clientSSE, cr)
 	defer disconnected()
-
-	events := make(chan pumped)
-	pumpDone := make(chan error, 1)
-	go func() { pumpDone <- pumpEvents(ctx, f, events) }()
-	defer func() {
-		cancel()
-		<-pumpDone
-		f.close()
-	}()
+	stopOnDrain := context.AfterFunc(rt.srv.drainCtx, cancel)
+	defer stopOnDrain()
 
 	out := newSSEResponse(w, rt.srv.opts.WriteTimeout)
-	cm := rt.metrics.clients[clientSSE]
 	retry := rt.cfg.Retry.Milliseconds()
 	if err := out.start(retry); err != nil {
 		return
 	}
-	heartbeat := time.NewTimer(rt.cfg.Heartbeat)
-	defer heartbeat.Stop()
+	stopHeartbeat := out.heartbeat(rt.cfg.Heartbeat, cancel)
+	defer stopHeartbeat()
+	f.setWaitHook(func() {
+		if out.flushLocked() != nil {
+			cancel()
+		}
+	})
+	cm := rt.metrics.clients[clientSSE]
 	for {
-		select {
-		case p := <-events:
-			if p.flush {
-				if err := out.flush(); err != nil {
-					return
-				}
-				continue
-			}
-			if p.ev.HasRetry && p.ev.Retry == retry {
-				p.ev.HasRetry = false // the client has this reconnection time already
-			} else if p.ev.HasRetry {
-				retry = p.ev.Retry
-			}
-			n, err := out.event(&p.ev)
-			if err != nil {
-				rt.log.Debug("client write failed", "client", cr.remoteAddr, "err", err)
-				return
-			}
-			cm.events.Inc()
-			cm.bytes.Add(float64(n))
-			heartbeat.Reset(rt.cfg.Heartbeat)
-		case err := <-pumpDone:
-			pumpDone <- err // for the deferred wait
+		ev, err := f.next(ctx)
+		if err != nil {
 			if ctx.Err() == nil {
 				rt.log.Info("upstream ended the stream", "client", cr.remoteAddr, "err", err)
 			}
 			return
-		case <-heartbeat.C:
-			if err := out.comment(); err != nil {
-				return
-			}
-			heartbeat.Reset(rt.cfg.Heartbeat)
-		case <-rt.srv.draining:
-			return
-		case <-ctx.Done():
+		}
+		if ev.HasRetry && ev.Retry == retry {
+			ev.HasRetry = false // the client has this reconnection time already
+		} else if ev.HasRetry {
+			retry = ev.Retry
+		}
+		n, err := out.eventLocked(&ev)
+		if err != nil {
+			rt.log.Debug("client write failed", "client", cr.remoteAddr, "err", err)
 			return
 		}
+		cm.events.Inc()
+		cm.bytes.Add(float64(n))
 	}
 }
 
 // sseResponse writes an event stream to one client: every write has a deadline, and
-// flushes happen only when no further event is waiting.
+// flushes happen only when no further event is waiting. Methods named ...Locked take
+// its lock, for the writer that shares it with the heartbeat timer; the others expect
+// a single writer.
 type sseResponse struct {
+	mu     sync.Mutex
+	closed bool // the handler returned: the ResponseWriter is no longer ours
+	// lastFlush is when bytes last went to the client, for the heartbeat.
+	lastFlush time.Time
+
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	enc     *sse.Writer
@@ -159,6 +124,50 @@ func (s *sseResponse) event(ev *sse.Event) (int64, error) {
 	return s.counter.n - before, nil
 }
 
+// eventLocked is event under the lock, for a stream with a heartbeat timer.
+func (s *sseResponse) eventLocked(ev *sse.Event) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.event(ev)
+}
+
+// flushLocked is flush under the lock.
+func (s *sseResponse) flushLocked() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flush()
+}
+
+// heartbeat writes a comment whenever interval passes without bytes going to the
+// client. It runs from a timer, not a goroutine of its own, so an idle client costs no
+// stack for it; a failed write calls fail. The returned stop must be called before
+// the handler returns.
+func (s *sseResponse) heartbeat(interval time.Duration, fail func()) (stop func()) {
+	var t *time.Timer
+	t = time.AfterFunc(interval, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.closed {
+			return
+		}
+		if idle := time.Since(s.lastFlush); idle < interval {
+			t.Reset(interval - idle)
+			return
+		}
+		if err := s.comment(); err != nil {
+			fail()
+			return
+		}
+		t.Reset(interval)
+	})
+	return func() {
+		t.Stop()
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+	}
+}
+
 // comment writes a heartbeat, which also shows the client is still there.
 func (s *sseResponse) comment() error {
 	s.arm()
@@ -185,6 +194,7 @@ func (s *sseResponse) flush() error {
 	}
 	s.dirty = false
 	s.armed = false
+	s.lastFlush = time.Now()
 	err := s.rc.Flush()
 	if errors.Is(err, http.ErrNotSupported) {
 		return nil

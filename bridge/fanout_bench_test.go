@@ -82,7 +82,8 @@ func TestSharedFanOutAllocsPerEvent(t *testing.T) {
 		})
 	}
 	few, many := measure(2), measure(500)
-	if many > few {
+	// Per-client encoding would add hundreds; allow the race detector's odd one.
+	if many > few+5 {
 		t.Errorf("allocs per broadcast: %v with 4 clients, %v with 1000; want no growth per client", few, many)
 	}
 }

@@ -39,6 +39,9 @@ type Server struct {
 	// draining is closed when shutdown starts: streams end, new requests get 503.
 	draining  chan struct{}
 	drainOnce sync.Once
+	// drainCtx is cancelled with draining, for context.AfterFunc.
+	drainCtx    context.Context
+	cancelDrain context.CancelFunc
 	// active counts client streams, including hijacked WebSocket connections that
 	// http.Server.Shutdown does not wait for.
 	active    sync.WaitGroup
@@ -73,6 +76,7 @@ func New(opts Options) *Server {
 		},
 	}
 	s.base, s.stopShared = context.WithCancel(context.Background())
+	s.drainCtx, s.cancelDrain = context.WithCancel(context.Background())
 	s.transport = newTransport(opts.UpstreamTimeout)
 	for i := range opts.Routes {
 		rt := &opts.Routes[i]
@@ -121,7 +125,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Drain starts shutdown: WebSocket clients get close 1001, SSE streams end, and new
 // requests are refused with 503.
 func (s *Server) Drain() {
-	s.drainOnce.Do(func() { close(s.draining) })
+	s.drainOnce.Do(func() {
+		close(s.draining)
+		s.cancelDrain()
+	})
 }
 
 // Draining reports whether Drain was called.

@@ -43,7 +43,7 @@ func TestForwardAuthAndTokenParam(t *testing.T) {
   auth_url: %[2]s/check
   token_param: token
 `, up.URL, auth.URL))
-	p := startProxy(t, map[string]string{"SSEWS_CONFIG": cfg, "SSEWS_UPSTREAM_TIMEOUT": "300ms"})
+	p := startProxy(t, map[string]string{"SSEWS_CONFIG": cfg, "SSEWS_UPSTREAM_TIMEOUT": "1s"})
 
 	for _, path := range []string{"/private", "/shared"} {
 		t.Run(path, func(t *testing.T) {

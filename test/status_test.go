@@ -31,7 +31,7 @@ func TestUpstreamStatusMapping(t *testing.T) {
 	closed := closedPort(t)
 	s401, s403, s404, s204, s500 := status(401), status(403), status(404), status(204), status(500)
 	p := startProxy(t, map[string]string{
-		"SSEWS_UPSTREAM_TIMEOUT": "300ms",
+		"SSEWS_UPSTREAM_TIMEOUT": "1s",
 		"SSEWS_ROUTES": routes(
 			"/401", s401.URL, "/403", s403.URL, "/404", s404.URL, "/204", s204.URL, "/500", s500.URL,
 			"/type", wrongType.URL, "/slow", slow.URL, "/down", "http://"+closed,
