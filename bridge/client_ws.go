@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/gorilla/websocket"
 	"golang.org/x/sync/errgroup"
@@ -39,8 +40,7 @@ func (rt *route) serveWSFromSSE(w http.ResponseWriter, r *http.Request, cr *clie
 	var g errgroup.Group
 	session(&g, cancel, func() error { return rt.sendEvents(ctx, f, c, newFrameEncoder(cr.format)) })
 	session(&g, cancel, func() error { return rt.readClient(ctx, c, cr) })
-	session(&g, cancel, func() error { return rt.watchDrain(ctx) })
-	rt.closeClient(c, g.Wait())
+	rt.closeClient(c, rt.waitSession(&g, cancel))
 }
 
 // session runs one goroutine of a client session: the first to end cancels the
@@ -70,14 +70,20 @@ func (rt *route) sendEvents(ctx context.Context, f *feed, c *ws.Conn, fe *frameE
 	}
 }
 
-// watchDrain ends the session when shutdown starts.
-func (rt *route) watchDrain(ctx context.Context) error {
-	select {
-	case <-rt.srv.draining:
+// waitSession waits for a session's goroutines. Shutdown cancels the session through
+// context.AfterFunc rather than a watcher goroutine per client, and then the session's
+// end reads as errDraining.
+func (rt *route) waitSession(g *errgroup.Group, cancel context.CancelFunc) error {
+	var drained atomic.Bool
+	stop := context.AfterFunc(rt.srv.drainCtx, func() {
+		drained.Store(true)
+		cancel()
+	})
+	err := g.Wait()
+	if !stop() && drained.Load() {
 		return errDraining
-	case <-ctx.Done():
-		return nil
 	}
+	return err
 }
 
 // readClient takes the client's messages until it leaves: POSTed to publish when the

@@ -50,8 +50,7 @@ func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientReque
 	var g errgroup.Group
 	session(&g, cancel, func() error { return rt.copyUpstream(ctx, up, cl) })
 	session(&g, cancel, func() error { return rt.copyClient(ctx, cl, up) })
-	session(&g, cancel, func() error { return rt.watchDrain(ctx) })
-	rt.closeProxied(up, cl, g.Wait())
+	rt.closeProxied(up, cl, rt.waitSession(&g, cancel))
 }
 
 // copyUpstream copies the upstream's messages to the client.

@@ -37,8 +37,7 @@ func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clien
 	var g errgroup.Group
 	session(&g, cancel, func() error { return rt.sendShared(ctx, c, s, replay, cr.format) })
 	session(&g, cancel, func() error { return rt.readSharedClient(ctx, c, cr, h) })
-	session(&g, cancel, func() error { return rt.watchDrain(ctx) })
-	rt.closeSharedClient(c, g.Wait())
+	rt.closeSharedClient(c, rt.waitSession(&g, cancel))
 }
 
 // sendShared writes the replay, then every entry the hub queues for s.

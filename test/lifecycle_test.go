@@ -1,6 +1,7 @@
 package test
 
 import (
+	"context"
 	"net/http"
 	"testing"
 
@@ -68,5 +69,60 @@ func TestOneBadClientDoesNotAffectOthers(t *testing.T) {
 	good := openSSE(t, p.url+"/fire", nil)
 	for range 1000 {
 		good.next(t)
+	}
+}
+
+// TestDrainEndsEveryKindOfClient: at shutdown, WebSocket clients of every path get
+// close 1001 and SSE streams end, per-client and shared alike.
+func TestDrainEndsEveryKindOfClient(t *testing.T) {
+	t.Parallel()
+	sseUp := newSSEBackend(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		write(w, "data: hi\n\n")
+		<-r.Context().Done()
+	})
+	wsUp := newWSBackend(t, func(c *websocket.Conn, r *http.Request, n int) {
+		c.WriteMessage(websocket.TextMessage, []byte("hi"))
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	})
+	cfg := writeFile(t, "routes.yaml", "- path: /shared\n  upstream: "+sseUp.URL+"\n  shared: true\n")
+	p := startProxy(t, map[string]string{
+		"SSEWS_ROUTES": routes("/sse", sseUp.URL, "/ws", wsURL(wsUp.URL)),
+		"SSEWS_CONFIG": cfg,
+	})
+	var wsClients []*websocket.Conn
+	for _, path := range []string{"/sse", "/ws", "/shared"} {
+		c := dialWS(t, p.ws+path, nil)
+		if path != "/shared" {
+			readText(t, c)
+		}
+		wsClients = append(wsClients, c)
+	}
+	var streams []*sseStream
+	for _, path := range []string{"/sse", "/ws", "/shared"} {
+		streams = append(streams, openSSE(t, p.url+path, nil))
+	}
+	waitMetric(t, p, `ssews_connections{client="ws",route="/shared"}`, 1)
+	waitMetric(t, p, `ssews_connections{client="sse",route="/shared"}`, 1)
+
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		done <- p.main.Shutdown(ctx)
+	}()
+	for i, c := range wsClients {
+		if code, _ := readClose(t, c); code != websocket.CloseGoingAway {
+			t.Errorf("WebSocket client %d: close %d; want 1001", i, code)
+		}
+	}
+	for _, s := range streams {
+		s.expectEnd(t)
+	}
+	if err := recv(t, done, "shutdown"); err != nil {
+		t.Errorf("shutdown: %v", err)
 	}
 }
