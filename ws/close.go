@@ -87,6 +87,9 @@ func (c *Conn) CloseNow(code int, reason string) error {
 	// WriteControl is the one write gorilla allows beside the writer. It
 	// takes gorilla's write lock between two messages of the writer, which
 	// stops after its current write now that abort is closed.
+	// bypass makes the frame, and any batch the writer left open, go out
+	// with this write rather than wait for a next message that is dropped.
+	c.out.bypass()
 	deadline := time.Now().Add(min(c.opts.WriteTimeout, closeNowTimeout))
 	err := ignoreCloseSent(c.ws.WriteControl(websocket.CloseMessage, closePayload(code, reason), deadline))
 	c.finish(nil)

@@ -93,6 +93,11 @@ type Conn struct {
 	opts Options
 	q    *queue
 
+	// out is the batching wrapper under ws when the connection came from
+	// Upgrade or BatchingDialer; nil otherwise, and every message is
+	// written on its own.
+	out *batchConn
+
 	in chan Message // reader goroutine → Read; unbuffered, so TCP carries inbound backpressure
 
 	closing chan struct{} // closed when Close begins: drain, then send the close frame
@@ -130,6 +135,7 @@ func New(c *websocket.Conn, opts Options) *Conn {
 	wc := &Conn{
 		ws:         c,
 		opts:       opts,
+		out:        findBatchConn(c.NetConn()),
 		q:          newQueue(opts.QueueLen, opts.QueueBytes),
 		in:         make(chan Message),
 		closing:    make(chan struct{}),
@@ -144,9 +150,23 @@ func New(c *websocket.Conn, opts Options) *Conn {
 	if opts.PingInterval > 0 {
 		wc.setKeepaliveHandlers()
 	}
+	if wc.out != nil {
+		wc.setCloseHandler()
+	}
 	go wc.writeLoop()
 	go wc.readLoop()
 	return wc
+}
+
+// setCloseHandler makes gorilla's answer to the peer's close frame, written
+// from the reader goroutine, leave at once even while the writer holds a
+// batch open: the connection closes right after it.
+func (c *Conn) setCloseHandler() {
+	answer := c.ws.CloseHandler()
+	c.ws.SetCloseHandler(func(code int, text string) error {
+		c.out.bypass()
+		return answer(code, text)
+	})
 }
 
 // Done is closed once the connection is closed, for any reason.

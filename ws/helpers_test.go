@@ -27,6 +27,14 @@ type pairOptions struct {
 	// receive buffer, so a peer that stops reading blocks the writer after
 	// a few tens of KiB instead of several MiB.
 	smallBuffers bool
+
+	// plain connects both ends with gorilla's own Upgrader and Dialer,
+	// without the batching wrapper of ws.Upgrade and ws.BatchingDialer.
+	plain bool
+
+	// listener, when set, wraps the server's listener (to watch or stall
+	// the server end's network writes).
+	listener func(net.Listener) net.Listener
 }
 
 // rawPair starts an httptest server that upgrades one connection and dials
@@ -36,19 +44,29 @@ func rawPair(tb testing.TB, po pairOptions) (server, client *websocket.Conn) {
 	tb.Helper()
 	conns := make(chan *websocket.Conn, 1)
 	up := websocket.Upgrader{Subprotocols: []string{subprotocol}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := up.Upgrade(w, r, nil)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var c *websocket.Conn
+		var err error
+		if po.plain {
+			c, err = up.Upgrade(w, r, nil)
+		} else {
+			c, err = ws.Upgrade(&up, w, r, nil)
+		}
 		if err != nil {
 			return // Upgrade has answered the request
 		}
 		if po.smallBuffers {
-			_ = c.NetConn().(*net.TCPConn).SetWriteBuffer(8 << 10)
+			_ = tcpConn(c).SetWriteBuffer(8 << 10)
 		}
 		conns <- c
 	}))
+	if po.listener != nil {
+		srv.Listener = po.listener(srv.Listener)
+	}
+	srv.Start()
 	tb.Cleanup(srv.Close)
 
-	d := websocket.Dialer{
+	d := &websocket.Dialer{
 		Subprotocols:     []string{subprotocol},
 		HandshakeTimeout: waitLimit,
 		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -59,6 +77,9 @@ func rawPair(tb testing.TB, po pairOptions) (server, client *websocket.Conn) {
 			}
 			return c, err
 		},
+	}
+	if !po.plain {
+		d = ws.BatchingDialer(d)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
@@ -76,6 +97,17 @@ func rawPair(tb testing.TB, po pairOptions) (server, client *websocket.Conn) {
 	}
 	tb.Cleanup(func() { _ = server.Close() })
 	return server, client
+}
+
+// tcpConn digs the TCP connection out from under c's wrappers.
+func tcpConn(c *websocket.Conn) *net.TCPConn {
+	nc := c.NetConn()
+	for {
+		if tc, ok := nc.(*net.TCPConn); ok {
+			return tc
+		}
+		nc = nc.(interface{ NetConn() net.Conn }).NetConn()
+	}
 }
 
 // newPair wraps the server end in a ws.Conn; the client end stays a raw

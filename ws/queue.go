@@ -38,24 +38,42 @@ type queue struct {
 	maxBytes int // 0 = unlimited
 	closed   bool
 
-	// ready holds one token when the writer has something to look at. Its
-	// capacity of one makes signalling non-blocking and coalesces bursts.
+	// idle is set when the writer found the queue empty and is about to
+	// wait on ready. Only then does a push signal ready: a running writer
+	// takes the next message without a channel operation or a wake-up.
+	idle bool
+
+	// waiting counts senders blocked for room. pop signals space only when
+	// there is one, and tells the writer, which then knows that another
+	// message is on its way.
+	waiting int
+
+	// ready holds one token when the idle writer has something to look
+	// at. Its capacity of one makes signalling non-blocking.
 	ready chan struct{}
 
-	// space holds one token after a pop. The sender that takes it passes
-	// it on if room remains, so every waiter that fits is woken in turn,
-	// without allocating a channel per wait. A stale token costs one
-	// spurious retry.
+	// space holds one token after a pop that found senders waiting. The
+	// sender that takes it passes it on if room remains, so every waiter
+	// that fits is woken in turn, without allocating a channel per wait.
+	// A stale token costs one spurious retry.
 	space chan struct{}
 
 	// done is closed by close, releasing every blocked sender.
 	done chan struct{}
 }
 
+// backlog is what a pop leaves behind: messages still queued, and senders
+// blocked with one more in hand.
+type backlog struct {
+	queued  int
+	waiting int
+}
+
 func newQueue(maxLen, maxBytes int) *queue {
 	return &queue{
 		maxLen:   maxLen,
 		maxBytes: maxBytes,
+		idle:     true,
 		ready:    make(chan struct{}, 1),
 		space:    make(chan struct{}, 1),
 		done:     make(chan struct{}),
@@ -76,33 +94,48 @@ func (q *queue) fits(size int) bool {
 // is false, and otherwise waits until the writer takes a message, ctx is
 // done (ctx.Err()) or the queue is closed (errQueueClosed).
 func (q *queue) push(ctx context.Context, it item, block bool) error {
-	woken := false
+	woken, counted := false, false
 	for {
 		q.mu.Lock()
+		if counted {
+			q.waiting--
+			counted = false
+		}
 		if q.closed {
 			q.mu.Unlock()
 			return errQueueClosed
 		}
 		if q.fits(it.size) {
 			q.put(it)
-			room := woken && q.fits(0)
+			wake := q.idle
+			q.idle = false
+			// The token we took may be owed to another waiter.
+			pass := woken && q.waiting > 0 && q.fits(0)
 			q.mu.Unlock()
-			signal(q.ready)
-			if room {
-				signal(q.space) // the token we took may be owed to another waiter
+			if wake {
+				signal(q.ready)
+			}
+			if pass {
+				signal(q.space)
 			}
 			return nil
 		}
-		q.mu.Unlock()
 		if !block {
+			q.mu.Unlock()
 			return ErrQueueFull
 		}
+		q.waiting++
+		counted = true
+		q.mu.Unlock()
 
 		select {
 		case <-q.space:
 			woken = true
 		case <-q.done:
 		case <-ctx.Done():
+			q.mu.Lock()
+			q.waiting--
+			q.mu.Unlock()
 			return ctx.Err()
 		}
 	}
@@ -135,21 +168,33 @@ func (q *queue) grow() {
 	q.buf, q.head = buf, 0
 }
 
-// pop removes the oldest item; ok is false when the queue is empty. Taking
-// an item frees its room at once, which is what unblocks senders.
-func (q *queue) pop() (it item, ok bool) {
+// pop removes the oldest item and reports the backlog behind it. Taking an
+// item frees its room at once, which is what unblocks senders. When the
+// queue is empty, ok is false and the writer counts as idle: the next push
+// signals ready.
+func (q *queue) pop() (it item, bl backlog, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.n == 0 {
-		return item{}, false
+		q.idle = true
+		return item{}, backlog{}, false
 	}
 	it = q.buf[q.head]
 	q.buf[q.head] = item{} // drop the reference so the payload can be collected
 	q.head = (q.head + 1) % len(q.buf)
 	q.n--
 	q.bytes -= it.size
-	signal(q.space)
-	return it, true
+	if q.waiting > 0 {
+		signal(q.space)
+	}
+	return it, backlog{queued: q.n, waiting: q.waiting}, true
+}
+
+// len reports how many items are queued.
+func (q *queue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n
 }
 
 // close stops the queue from taking messages and wakes blocked senders.

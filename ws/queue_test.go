@@ -57,7 +57,7 @@ func TestQueueOrder(t *testing.T) {
 	}
 	pop := func(n int) {
 		for range n {
-			it, ok := q.pop()
+			it, _, ok := q.pop()
 			if got := string(it.msg.Data); !ok || got != fmt.Sprint(want) {
 				t.Fatalf("pop: got %q, %v; want %d", got, ok, want)
 			}
@@ -70,7 +70,7 @@ func TestQueueOrder(t *testing.T) {
 	pop(10)
 	push(10)
 	pop(10)
-	if _, ok := q.pop(); ok {
+	if _, _, ok := q.pop(); ok {
 		t.Fatal("pop on empty queue: ok = true")
 	}
 	if q.bytes != 0 || q.n != 0 {
@@ -88,7 +88,7 @@ func TestQueueBlockingPush(t *testing.T) {
 		}
 		res := make(chan error, 1)
 		go func() { res <- q.push(context.Background(), msgItem(2), true) }()
-		if _, ok := q.pop(); !ok {
+		if _, _, ok := q.pop(); !ok {
 			t.Fatal("pop: queue empty")
 		}
 		select {
@@ -99,7 +99,7 @@ func TestQueueBlockingPush(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("blocked push not woken by pop")
 		}
-		if it, ok := q.pop(); !ok || it.size != 2 {
+		if it, _, ok := q.pop(); !ok || it.size != 2 {
 			t.Fatalf("pop: got %d, %v; want the second message", it.size, ok)
 		}
 	})
@@ -117,7 +117,7 @@ func TestQueueBlockingPush(t *testing.T) {
 			go func() { res <- q.push(context.Background(), msgItem(2), true) }()
 		}
 		for range waiters {
-			if _, ok := q.pop(); !ok {
+			if _, _, ok := q.pop(); !ok {
 				t.Fatal("pop: queue empty")
 			}
 		}
@@ -154,12 +154,12 @@ func TestQueueBlockingPush(t *testing.T) {
 		if err := <-res; err != errQueueClosed {
 			t.Fatalf("blocked push after close: got %v; want errQueueClosed", err)
 		}
-		if _, ok := q.pop(); !ok {
+		if _, _, ok := q.pop(); !ok {
 			t.Fatal("close(false) dropped the queued message")
 		}
 		_ = q.push(context.Background(), msgItem(1), false)
 		q.close(true)
-		if _, ok := q.pop(); ok {
+		if _, _, ok := q.pop(); ok {
 			t.Fatal("close(true) kept a message")
 		}
 	})

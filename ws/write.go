@@ -2,6 +2,7 @@ package ws
 
 import (
 	"errors"
+	"runtime"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -27,8 +28,8 @@ func (c *Conn) writeLoop() {
 	}
 
 	for {
-		// A close request wins over more data: select picks at random
-		// among ready cases, and Close's time budget is already running.
+		// A close request wins over more data: Close's time budget is
+		// already running.
 		select {
 		case <-c.done:
 			return
@@ -40,9 +41,14 @@ func (c *Conn) writeLoop() {
 		default:
 		}
 
+		if err = c.writeQueued(); err != nil {
+			c.fail(err)
+			return
+		}
+
+		// The queue is empty and marked idle: the next Send wakes us.
 		select {
 		case <-c.q.ready:
-			err = c.writeQueued()
 		case <-tick:
 			err = c.writePing()
 		case <-c.done:
@@ -61,18 +67,39 @@ func (c *Conn) writeLoop() {
 }
 
 // writeQueued writes everything queued, back to back, so a burst costs one
-// wake-up of the writer. It stops early when a close begins.
+// wake-up of the writer and, with a batchConn, one system call per batch.
+// It stops early when a close begins.
 func (c *Conn) writeQueued() error {
 	for !c.interrupt.Load() {
-		it, ok := c.q.pop()
+		it, bl, ok := c.q.pop()
 		if !ok {
 			return nil
 		}
+		c.out.holdNext(c.moreFollows(bl))
 		if err := c.writeItem(it, time.Now().Add(c.opts.WriteTimeout)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// moreFollows decides whether the message just taken may wait in the batch
+// for the next one. Only when the next one is already queued: then the
+// writer is sure to write again at once, and nothing waits for a timer. A
+// sender blocked for room has a message in hand; yielding once lets it
+// queue it, which turns a stream that the network writes limit into
+// batches, while a lone message still goes out at once.
+func (c *Conn) moreFollows(bl backlog) bool {
+	switch {
+	case c.out == nil:
+		return false
+	case bl.queued > 0:
+		return true
+	case bl.waiting == 0:
+		return false
+	}
+	runtime.Gosched()
+	return c.q.len() > 0
 }
 
 func (c *Conn) writeItem(it item, deadline time.Time) error {
@@ -88,6 +115,7 @@ func (c *Conn) writeItem(it item, deadline time.Time) error {
 }
 
 func (c *Conn) writePing() error {
+	c.out.holdNext(false)
 	_ = c.ws.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
 	return c.ws.WriteMessage(websocket.PingMessage, nil)
 }
@@ -101,11 +129,14 @@ func (c *Conn) writeClose() error {
 	c.mu.Unlock()
 
 	for !c.stopped() {
-		it, ok := c.q.pop()
+		it, _, ok := c.q.pop()
 		if !ok {
+			// The close frame ends the batch of the drain.
+			c.out.holdNext(false)
 			err := c.ws.WriteControl(websocket.CloseMessage, payload, deadline)
 			return ignoreCloseSent(err)
 		}
+		c.out.holdNext(true) // the close frame follows
 		if err := c.writeItem(it, deadline); err != nil {
 			return ignoreCloseSent(err)
 		}

@@ -1,0 +1,212 @@
+package ws
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// batchSize is the most a batch holds before it goes out. 32 KiB takes a
+// few hundred small events per write system call (the benchmarks gain
+// little beyond it) while staying under the kernel's default socket send
+// buffer, so one flush rarely blocks part way.
+const batchSize = 32 << 10
+
+// batchPool lends batch buffers only while a batch is open: an idle
+// connection holds no buffer, only a pointer.
+var batchPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, batchSize)
+	return &b
+}}
+
+// batchConn is the net.Conn that gorilla writes frames to. gorilla issues
+// one write system call per frame; batchConn lets the writer goroutine
+// collect the frames of several queued messages and send them with one.
+//
+// It buffers only while the writer holds a batch open (hold), that is while
+// the writer knows another message follows. Every other write goes
+// straight through, after whatever is pending: the handshake request and
+// response, pings, close frames and pongs cannot be stranded in a buffer.
+// The batch goes out with the write of its last message, so that all
+// network writes still happen inside gorilla's write lock and gorilla's
+// WriteControl keeps its own timing.
+//
+// Control frames written by other goroutines while a batch is open (a pong
+// from the reader, CloseNow's close frame) join the batch, whose last
+// message follows at once. A goroutine that may end the connection before
+// that calls bypass first: from then on every write goes straight through.
+type batchConn struct {
+	net.Conn
+
+	// hold is set by the writer goroutine: the next writes belong to a
+	// message that another one follows, so keep them.
+	hold atomic.Bool
+	// direct turns batching off for good: set when the connection is
+	// closing, so that the close frame is written at once.
+	direct atomic.Bool
+	closed atomic.Bool
+
+	// mu guards the fields below. gorilla's write lock already serialises
+	// every Write, so mu is uncontended; it makes batchConn safe on its own.
+	mu      sync.Mutex
+	buf     *[]byte   // the open batch; nil when empty, back in batchPool
+	dl      time.Time // write deadline gorilla asked for
+	applied time.Time // deadline last set on Conn
+}
+
+func newBatchConn(c net.Conn) *batchConn {
+	return &batchConn{Conn: c}
+}
+
+var _ net.Conn = (*batchConn)(nil)
+
+// NetConn returns the wrapped connection, as tls.Conn's NetConn does, so
+// that code tuning the socket can reach it.
+func (b *batchConn) NetConn() net.Conn { return b.Conn }
+
+// Write adds p to the open batch, or writes the batch and p when no batch
+// is held.
+func (b *batchConn) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed.Load() {
+		return 0, net.ErrClosed
+	}
+	if b.hold.Load() && !b.direct.Load() {
+		return b.add(p)
+	}
+	return b.writeThrough(p)
+}
+
+// add appends p to the batch, writing the batch out first when p does not
+// fit. A p as large as half a batch is written at once rather than copied.
+func (b *batchConn) add(p []byte) (int, error) {
+	if b.buf == nil {
+		b.buf = batchPool.Get().(*[]byte)
+	}
+	if len(*b.buf)+len(p) <= cap(*b.buf) {
+		*b.buf = append(*b.buf, p...)
+		return len(p), nil
+	}
+	if err := b.flush(); err != nil {
+		return 0, err
+	}
+	if len(p) >= batchSize/2 {
+		return b.write(p)
+	}
+	b.buf = batchPool.Get().(*[]byte)
+	*b.buf = append(*b.buf, p...)
+	return len(p), nil
+}
+
+// writeThrough writes the batch, if any, and p: with one system call when
+// p fits in the batch.
+func (b *batchConn) writeThrough(p []byte) (int, error) {
+	if b.buf == nil {
+		return b.write(p)
+	}
+	if len(*b.buf)+len(p) <= cap(*b.buf) {
+		*b.buf = append(*b.buf, p...)
+		if err := b.flush(); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	if err := b.flush(); err != nil {
+		return 0, err
+	}
+	return b.write(p)
+}
+
+// flush writes the batch and returns its buffer to the pool. The buffer is
+// released even when the write fails: gorilla treats any write error as
+// fatal, so the rest of the batch would never go out anyway.
+func (b *batchConn) flush() error {
+	p := b.buf
+	b.buf = nil
+	_, err := b.write(*p)
+	*p = (*p)[:0]
+	batchPool.Put(p)
+	return err
+}
+
+// write is the one place that writes to the network, under the deadline
+// gorilla asked for last.
+func (b *batchConn) write(p []byte) (int, error) {
+	if !b.dl.Equal(b.applied) {
+		if err := b.Conn.SetWriteDeadline(b.dl); err != nil {
+			return 0, err
+		}
+		b.applied = b.dl
+	}
+	return b.Conn.Write(p)
+}
+
+// SetWriteDeadline records t for the next network write. gorilla sets a
+// deadline before every frame; applying it only when a batch goes out
+// saves a timer update per message. A batch therefore gets the deadline of
+// its last message, and each write at most WriteTimeout.
+func (b *batchConn) SetWriteDeadline(t time.Time) error {
+	b.mu.Lock()
+	b.dl = t
+	b.mu.Unlock()
+	return nil
+}
+
+// SetDeadline sets the read deadline now and records the write deadline.
+func (b *batchConn) SetDeadline(t time.Time) error {
+	if err := b.Conn.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return b.SetWriteDeadline(t)
+}
+
+// Close closes the network connection at once, without waiting for a
+// write in progress: that is how a writer stuck on a full socket is freed.
+// A batch still pending is dropped.
+func (b *batchConn) Close() error {
+	b.closed.Store(true)
+	if b.mu.TryLock() { // else a Write is in progress: its batch is left to the collector
+		if b.buf != nil {
+			*b.buf = (*b.buf)[:0]
+			batchPool.Put(b.buf)
+			b.buf = nil
+		}
+		b.mu.Unlock()
+	}
+	return b.Conn.Close()
+}
+
+// holdNext tells whether the writes that follow belong to a message that
+// another one follows. Only the writer goroutine calls it.
+func (b *batchConn) holdNext(hold bool) {
+	if b != nil {
+		b.hold.Store(hold)
+	}
+}
+
+// bypass turns batching off for good, so that what is written next, and
+// the batch before it, goes out at once. Any goroutine may call it.
+func (b *batchConn) bypass() {
+	if b != nil {
+		b.direct.Store(true)
+	}
+}
+
+// findBatchConn returns the batchConn under c, looking through wrappers
+// such as tls.Conn that expose the connection they wrap; nil if there is
+// none, and then Conn writes every message on its own.
+func findBatchConn(c net.Conn) *batchConn {
+	for c != nil {
+		if b, ok := c.(*batchConn); ok {
+			return b
+		}
+		u, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			return nil
+		}
+		c = u.NetConn()
+	}
+	return nil
+}
