@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -66,9 +67,11 @@ func (fe *frameEncoder) encode(ev *sse.Event) ws.Message {
 	return ws.Message{Data: bytes.Clone(b)}
 }
 
-// messageReader turns a WebSocket upstream's messages into events (SPEC section 4),
-// keeping the last event id across messages as EventSource keeps lastEventId.
-type messageReader struct {
+// MessageReader turns WebSocket messages into events exactly as ssews reads a
+// WebSocket upstream (SPEC section 4), keeping the last event id across messages as
+// EventSource keeps lastEventId. ssews tail reads WebSocket endpoints with it too, so
+// the two can never disagree.
+type MessageReader struct {
 	format      config.Format
 	binaryEvent string
 	lastID      string
@@ -85,7 +88,20 @@ type envelope struct {
 	Retry json.RawMessage `json:"retry"`
 }
 
-func (mr *messageReader) event(m ws.Message) sse.Event {
+// NewMessageReader reads messages in format (json reads envelopes, raw does not),
+// typing binary messages binaryEvent, resuming after lastID.
+func NewMessageReader(format config.Format, binaryEvent, lastID string) *MessageReader {
+	return &MessageReader{format: format, binaryEvent: binaryEvent, lastID: lastID}
+}
+
+// LastID is the last event id read, the one to resume after.
+func (mr *MessageReader) LastID() string { return mr.lastID }
+
+// Retry is the reconnection time the messages last set.
+func (mr *MessageReader) Retry() (time.Duration, bool) { return mr.retry, mr.hasRetry }
+
+// Event is the event that m carries.
+func (mr *MessageReader) Event(m ws.Message) sse.Event {
 	ev := sse.Event{Type: sse.DefaultType, ID: mr.lastID}
 	switch {
 	case m.Binary:
@@ -105,7 +121,7 @@ func (mr *messageReader) event(m ws.Message) sse.Event {
 }
 
 // fromEnvelope fills ev from a JSON envelope; false when data is not an envelope.
-func (mr *messageReader) fromEnvelope(data []byte, ev *sse.Event) bool {
+func (mr *MessageReader) fromEnvelope(data []byte, ev *sse.Event) bool {
 	var env envelope
 	if err := json.Unmarshal(data, &env); err != nil || env.Data == nil {
 		return false
@@ -136,7 +152,7 @@ func (mr *messageReader) fromEnvelope(data []byte, ev *sse.Event) bool {
 	}
 	if ms, err := strconv.ParseInt(string(env.Retry), 10, 64); len(env.Retry) > 0 && err == nil && ms >= 0 {
 		ev.Retry, ev.HasRetry = ms, true
-		mr.retry, mr.hasRetry = time.Duration(ms)*time.Millisecond, true
+		mr.retry, mr.hasRetry = retryDuration(ms), true
 	}
 	return true
 }
@@ -144,4 +160,13 @@ func (mr *messageReader) fromEnvelope(data []byte, ev *sse.Event) bool {
 func isJSONObject(b []byte) bool {
 	b = bytes.TrimLeft(b, " \t\r\n")
 	return len(b) > 0 && b[0] == '{'
+}
+
+// retryDuration converts a retry in milliseconds, capped where time.Duration ends: a
+// stream that asks for a very long wait gets the longest there is, not a negative one.
+func retryDuration(ms int64) time.Duration {
+	if ms > int64(math.MaxInt64/time.Millisecond) {
+		return math.MaxInt64
+	}
+	return time.Duration(ms) * time.Millisecond
 }

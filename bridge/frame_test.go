@@ -38,7 +38,7 @@ func TestFrameEncoderJSON(t *testing.T) {
 
 func TestMessageReader(t *testing.T) {
 	t.Parallel()
-	mr := messageReader{format: config.FormatJSON, binaryEvent: "bin"}
+	mr := NewMessageReader(config.FormatJSON, "bin", "")
 	cases := []struct {
 		in   ws.Message
 		want sse.Event
@@ -55,12 +55,12 @@ func TestMessageReader(t *testing.T) {
 		{ws.Message{Data: []byte(`next`)}, sse.Event{Type: "message", Data: "next", ID: "12.5"}}, // a bad id never becomes the last id
 	}
 	for _, c := range cases {
-		if got := mr.event(c.in); got != c.want {
+		if got := mr.Event(c.in); got != c.want {
 			t.Errorf("event(%q) = %+v; want %+v", c.in.Data, got, c.want)
 		}
 	}
-	raw := messageReader{format: config.FormatRaw}
-	if got := raw.event(ws.Message{Data: []byte(`{"data":"x"}`)}); got.Data != `{"data":"x"}` {
+	raw := NewMessageReader(config.FormatRaw, "binary", "")
+	if got := raw.Event(ws.Message{Data: []byte(`{"data":"x"}`)}); got.Data != `{"data":"x"}` {
 		t.Errorf("format raw read an envelope: %+v", got)
 	}
 }

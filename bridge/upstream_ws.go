@@ -15,7 +15,7 @@ import (
 // wsUpstream is an open WebSocket upstream read as events (SPEC section 4).
 type wsUpstream struct {
 	conn   *ws.Conn
-	reader messageReader
+	reader *MessageReader
 	hook   func()
 	// last is the message the last event came from (shared WS-to-WS fan-out).
 	last *ws.Message
@@ -55,7 +55,7 @@ func dialWS(dialer *websocket.Dialer, cr *clientRequest, opts ws.Options) dialFu
 		}
 		return &wsUpstream{
 			conn:   ws.New(conn, opts),
-			reader: messageReader{format: cr.route.Format, binaryEvent: cr.route.BinaryEvent, lastID: lastID},
+			reader: NewMessageReader(cr.route.Format, cr.route.BinaryEvent, lastID),
 		}, nil
 	}
 }
@@ -72,10 +72,10 @@ func (u *wsUpstream) next(ctx context.Context) (sse.Event, error) {
 		return sse.Event{}, err
 	}
 	u.last = &m
-	return u.reader.event(m), nil
+	return u.reader.Event(m), nil
 }
 
 func (u *wsUpstream) setWaitHook(hook func())      { u.hook = hook }
-func (u *wsUpstream) resumeID() string             { return u.reader.lastID }
-func (u *wsUpstream) retry() (time.Duration, bool) { return u.reader.retry, u.reader.hasRetry }
+func (u *wsUpstream) resumeID() string             { return u.reader.LastID() }
+func (u *wsUpstream) retry() (time.Duration, bool) { return u.reader.Retry() }
 func (u *wsUpstream) close()                       { _ = u.conn.Close(websocket.CloseNormalClosure, "") }

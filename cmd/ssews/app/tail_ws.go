@@ -1,22 +1,21 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/ssews/ssews/bridge"
+	"github.com/ssews/ssews/config"
 	"github.com/ssews/ssews/sse"
+	"github.com/ssews/ssews/ws"
 )
 
 // tailBinaryType is the event type of binary messages, as the bridge's default
@@ -63,7 +62,7 @@ func (s *tailWSSource) connect(ctx context.Context, lastID string) (tailStream, 
 		return nil, endLost(fmt.Errorf("connect to %s: %w", s.url, err))
 	}
 	conn.SetReadLimit(tailMaxEvent)
-	st := &tailWSStream{conn: conn, raw: s.raw, reader: tailWSReader{lastID: lastID}}
+	st := &tailWSStream{conn: conn, raw: s.raw, reader: bridge.NewMessageReader(config.FormatJSON, tailBinaryType, lastID)}
 	st.stopAfter = context.AfterFunc(ctx, st.shut)
 	return st, nil
 }
@@ -88,7 +87,7 @@ func tailHandshakeEnd(url string, resp *http.Response) *tailEnd {
 type tailWSStream struct {
 	conn      *websocket.Conn
 	raw       io.Writer
-	reader    tailWSReader
+	reader    *bridge.MessageReader
 	stopAfter func() bool
 	shutOnce  sync.Once
 }
@@ -103,14 +102,12 @@ func (s *tailWSStream) next() (sse.Event, error) {
 			return sse.Event{}, endFatal(fmt.Errorf("write output: %w", err))
 		}
 	}
-	return s.reader.event(typ == websocket.BinaryMessage, data), nil
+	return s.reader.Event(ws.Message{Binary: typ == websocket.BinaryMessage, Data: data}), nil
 }
 
-func (s *tailWSStream) lastEventID() string { return s.reader.lastID }
+func (s *tailWSStream) lastEventID() string { return s.reader.LastID() }
 
-func (s *tailWSStream) retry() (time.Duration, bool) {
-	return tailRetryDuration(s.reader.retry), s.reader.hasRetry
-}
+func (s *tailWSStream) retry() (time.Duration, bool) { return s.reader.Retry() }
 
 func (s *tailWSStream) close() {
 	s.stopAfter()
@@ -149,76 +146,4 @@ func tailWSEnd(err error) *tailEnd {
 		return endFatal(fmt.Errorf("message over %d bytes", tailMaxEvent))
 	}
 	return endLost(fmt.Errorf("connection lost: %w", err))
-}
-
-// tailWSReader turns messages into events as the bridge does for a WebSocket upstream
-// in format=json: an envelope's fields, the last id kept across messages.
-type tailWSReader struct {
-	lastID   string
-	retry    int64
-	hasRetry bool
-}
-
-// tailEnvelope is a JSON text frame with a data key. Fields stay raw so that each is
-// taken only when it has the type SPEC section 4 asks for.
-type tailEnvelope struct {
-	Data  json.RawMessage `json:"data"`
-	Event json.RawMessage `json:"event"`
-	ID    json.RawMessage `json:"id"`
-	Retry json.RawMessage `json:"retry"`
-}
-
-func (r *tailWSReader) event(binary bool, data []byte) sse.Event {
-	ev := sse.Event{Type: sse.DefaultType, ID: r.lastID}
-	switch {
-	case binary:
-		ev.Type = tailBinaryType
-		ev.Data = base64.StdEncoding.EncodeToString(data)
-	case !r.fromEnvelope(data, &ev):
-		ev.Data = sse.DecodeUTF8(string(data)) // what an EventSource client would be handed
-	}
-	if !strings.ContainsAny(ev.ID, "\r\n\x00") {
-		r.lastID = ev.ID // an id SSE cannot carry never becomes the resume id
-	}
-	return ev
-}
-
-// fromEnvelope fills ev from a JSON envelope; false when data is not one.
-func (r *tailWSReader) fromEnvelope(data []byte, ev *sse.Event) bool {
-	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		return false
-	}
-	var env tailEnvelope
-	if err := json.Unmarshal(data, &env); err != nil || env.Data == nil {
-		return false
-	}
-	var s string
-	if env.Data[0] == '"' && json.Unmarshal(env.Data, &s) == nil {
-		ev.Data = s
-	} else {
-		var compact bytes.Buffer
-		if json.Compact(&compact, env.Data) == nil {
-			ev.Data = compact.String()
-		} else {
-			ev.Data = string(env.Data)
-		}
-	}
-	if len(env.Event) > 0 && env.Event[0] == '"' && json.Unmarshal(env.Event, &s) == nil && s != "" {
-		ev.Type = s
-	}
-	if len(env.ID) > 0 {
-		switch {
-		case env.ID[0] == '"':
-			if json.Unmarshal(env.ID, &s) == nil {
-				ev.ID = s
-			}
-		case env.ID[0] == '-' || (env.ID[0] >= '0' && env.ID[0] <= '9'):
-			ev.ID = string(env.ID)
-		}
-	}
-	if ms, err := strconv.ParseInt(string(env.Retry), 10, 64); len(env.Retry) > 0 && err == nil && ms >= 0 {
-		ev.Retry, ev.HasRetry = ms, true
-		r.retry, r.hasRetry = ms, true
-	}
-	return true
 }
