@@ -74,12 +74,25 @@ func (rt *route) sendEvents(ctx context.Context, f *feed, c *ws.Conn, fe *frameE
 // context.AfterFunc rather than a watcher goroutine per client, and then the session's
 // end reads as errDraining.
 func (rt *route) waitSession(g *errgroup.Group, cancel context.CancelFunc) error {
+	return rt.runSession(g, cancel, nil)
+}
+
+// runSession is waitSession that first runs main on the caller's goroutine (one
+// goroutine less per client); main's error comes first.
+func (rt *route) runSession(g *errgroup.Group, cancel context.CancelFunc, main func() error) error {
 	var drained atomic.Bool
 	stop := context.AfterFunc(rt.srv.drainCtx, func() {
 		drained.Store(true)
 		cancel()
 	})
-	err := g.Wait()
+	var err error
+	if main != nil {
+		err = main()
+		cancel()
+	}
+	if gerr := g.Wait(); err == nil {
+		err = gerr
+	}
 	if !stop() && drained.Load() {
 		return errDraining
 	}

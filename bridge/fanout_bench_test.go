@@ -44,16 +44,18 @@ func BenchmarkSharedFanOut(b *testing.B) {
 	for _, n := range []int{10, 1000, 5000} {
 		b.Run(fmt.Sprintf("clients=%d", 2*n), func(b *testing.B) {
 			h, subs := newBenchHub(b, n)
+			batches := make([][]*Entry, len(subs))
 			b.ReportAllocs()
 			for b.Loop() {
 				h.broadcast(ev, nil)
-				for _, s := range subs {
-					e := <-s.queue
-					s.taken(e)
-					if s.kind == clientSSE {
-						_ = e.sse()
-					} else {
-						_, _ = e.frame(config.FormatJSON)
+				for i, s := range subs {
+					batches[i] = s.take(batches[i])
+					for _, e := range batches[i] {
+						if s.kind == clientSSE {
+							_ = e.sse()
+						} else {
+							_, _ = e.frame(config.FormatJSON)
+						}
 					}
 				}
 			}
@@ -68,18 +70,22 @@ func TestSharedFanOutAllocsPerEvent(t *testing.T) {
 	ev := sse.Event{Type: "tick", Data: strings.Repeat("x", 100)}
 	measure := func(n int) float64 {
 		h, subs := newBenchHub(t, n)
-		return testing.AllocsPerRun(50, func() {
+		batches := make([][]*Entry, len(subs))
+		deliver := func() {
 			h.broadcast(ev, nil)
-			for _, s := range subs {
-				e := <-s.queue
-				s.taken(e)
-				if s.kind == clientSSE {
-					_ = e.sse()
-				} else {
-					_, _ = e.frame(config.FormatJSON)
+			for i, s := range subs {
+				batches[i] = s.take(batches[i])
+				for _, e := range batches[i] {
+					if s.kind == clientSSE {
+						_ = e.sse()
+					} else {
+						_, _ = e.frame(config.FormatJSON)
+					}
 				}
 			}
-		})
+		}
+		deliver() // each client's two batch slices come into use over two events
+		return testing.AllocsPerRun(50, deliver)
 	}
 	few, many := measure(2), measure(500)
 	// Per-client encoding would add hundreds; allow the race detector's odd one.

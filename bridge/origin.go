@@ -41,7 +41,9 @@ func (p originPolicy) allows(r *http.Request) bool {
 }
 
 // setCORS answers an allowed cross-origin request: the origin echoed with
-// credentials, or "*" for a wildcard route and a request without credentials.
+// credentials, or "*" for a wildcard route and a request without credentials. A
+// preflight never carries credentials, but the request it clears may (fetch with
+// credentials: "include"), and browsers refuse "*" for those: it gets the origin.
 func (p originPolicy) setCORS(w http.ResponseWriter, r *http.Request) {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
@@ -49,7 +51,8 @@ func (p originPolicy) setCORS(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h.Add("Vary", "Origin")
-	if p.any && !slices.Contains(p.allowed, strings.ToLower(origin)) && r.Header.Get("Cookie") == "" && r.Header.Get("Authorization") == "" {
+	credentialless := r.Header.Get("Cookie") == "" && r.Header.Get("Authorization") == "" && r.Method != http.MethodOptions
+	if p.any && !slices.Contains(p.allowed, strings.ToLower(origin)) && credentialless {
 		h.Set("Access-Control-Allow-Origin", "*")
 		return
 	}

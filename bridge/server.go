@@ -71,6 +71,9 @@ func New(opts Options) *Server {
 		upgrader: websocket.Upgrader{
 			ReadBufferSize:  1024,
 			WriteBufferSize: 4096,
+			// An idle connection holds no write buffer: it comes from the pool
+			// for the length of a write.
+			WriteBufferPool: &sync.Pool{},
 			// Origins are checked before upgrading (checkOrigin), for both protocols.
 			CheckOrigin: func(*http.Request) bool { return true },
 		},

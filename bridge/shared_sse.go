@@ -93,19 +93,20 @@ func (rt *route) serveSharedSSE(w http.ResponseWriter, r *http.Request, cr *clie
 	}
 	heartbeat := time.NewTimer(rt.cfg.Heartbeat)
 	defer heartbeat.Stop()
+	var batch []*Entry
 	for {
 		select {
-		case e := <-s.queue:
-			s.taken(e)
-			if !write(e) {
-				return
-			}
-			if len(s.queue) == 0 {
-				if out.flush() != nil {
+		case <-s.ready:
+			batch = s.take(batch)
+			for _, e := range batch {
+				if !write(e) {
 					return
 				}
-				heartbeat.Reset(rt.cfg.Heartbeat)
 			}
+			if out.flush() != nil {
+				return
+			}
+			heartbeat.Reset(rt.cfg.Heartbeat)
 		case <-s.kicked:
 			rt.log.Debug("shared stream let the client go", "client", cr.remoteAddr, "reason", s.reason)
 			return

@@ -34,10 +34,10 @@ func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clien
 	disconnected := rt.connected(clientWS, cr)
 	defer disconnected()
 
+	// The handler's own goroutine sends; one more reads the client.
 	var g errgroup.Group
-	session(&g, cancel, func() error { return rt.sendShared(ctx, c, s, replay, cr.format) })
 	session(&g, cancel, func() error { return rt.readSharedClient(ctx, c, cr, h) })
-	rt.closeSharedClient(c, rt.waitSession(&g, cancel))
+	rt.closeSharedClient(c, rt.runSession(&g, cancel, func() error { return rt.sendShared(ctx, c, s, replay, cr.format) }))
 }
 
 // sendShared writes the replay, then every entry the hub queues for s.
@@ -57,12 +57,15 @@ func (rt *route) sendShared(ctx context.Context, c *ws.Conn, s *subscriber, repl
 			return err
 		}
 	}
+	var batch []*Entry
 	for {
 		select {
-		case e := <-s.queue:
-			s.taken(e)
-			if err := send(e); err != nil {
-				return err
+		case <-s.ready:
+			batch = s.take(batch)
+			for _, e := range batch {
+				if err := send(e); err != nil {
+					return err
+				}
 			}
 		case <-s.kicked:
 			return s.reason

@@ -3,7 +3,6 @@ package bridge
 import (
 	"errors"
 	"sync"
-	"sync/atomic"
 )
 
 // Why a shared stream lets a client go. The client's handler reads it after kicked.
@@ -14,14 +13,21 @@ var (
 )
 
 // subscriber is one client of a shared stream: a queue bounded in events and bytes
-// that the hub fills without ever blocking, and that the client's own handler drains.
-// A client that lets it fill is disconnected rather than made to lose events: it
-// resumes from the replay buffer when it comes back.
+// that the hub fills without ever blocking, and that the client's own handler drains
+// a batch at a time (so it writes them back to back and flushes once). A client that
+// lets it fill is disconnected rather than made to lose events: it resumes from the
+// replay buffer when it comes back. The queue grows only as events wait in it, so an
+// idle client holds no buffer.
 type subscriber struct {
-	queue    chan *Entry
-	bytes    atomic.Int64
-	maxBytes int64
-	kind     string // clientWS or clientSSE, for metrics
+	mu        sync.Mutex
+	pending   []*Entry
+	bytes     int64
+	maxEvents int
+	maxBytes  int64
+	kind      string // clientWS or clientSSE, for metrics
+
+	// ready holds a token while pending is not empty.
+	ready chan struct{}
 
 	kicked   chan struct{} // closed when the hub lets the client go
 	kickOnce sync.Once
@@ -30,10 +36,11 @@ type subscriber struct {
 
 func newSubscriber(events int, maxBytes int64, kind string) *subscriber {
 	return &subscriber{
-		queue:    make(chan *Entry, max(1, events)),
-		maxBytes: maxBytes,
-		kind:     kind,
-		kicked:   make(chan struct{}),
+		maxEvents: max(1, events),
+		maxBytes:  maxBytes,
+		kind:      kind,
+		ready:     make(chan struct{}, 1),
+		kicked:    make(chan struct{}),
 	}
 }
 
@@ -41,21 +48,39 @@ func newSubscriber(events int, maxBytes int64, kind string) *subscriber {
 // A single entry larger than the byte bound still goes into an empty queue, so a big
 // but legal event reaches a client that keeps up.
 func (s *subscriber) offer(e *Entry) bool {
-	if n := s.bytes.Add(int64(e.size)); n > s.maxBytes && n != int64(e.size) {
-		s.bytes.Add(-int64(e.size))
+	s.mu.Lock()
+	n := len(s.pending)
+	if n >= s.maxEvents || (n > 0 && s.bytes+int64(e.size) > s.maxBytes) {
+		s.mu.Unlock()
 		return false
 	}
-	select {
-	case s.queue <- e:
-		return true
-	default:
-		s.bytes.Add(-int64(e.size))
-		return false
+	s.pending = append(s.pending, e)
+	s.bytes += int64(e.size)
+	s.mu.Unlock()
+	if n == 0 {
+		select {
+		case s.ready <- struct{}{}:
+		default:
+		}
 	}
+	return true
 }
 
-// taken records that the client's handler took e off the queue.
-func (s *subscriber) taken(e *Entry) { s.bytes.Add(-int64(e.size)) }
+// take returns everything queued, oldest first, and empties the queue. spare (the
+// batch the caller is done with) becomes the next queue, so a busy client reuses two
+// slices; one that went idle with a big batch gives it back.
+func (s *subscriber) take(spare []*Entry) []*Entry {
+	clear(spare)
+	if cap(spare) > 64 {
+		spare = nil
+	}
+	s.mu.Lock()
+	batch := s.pending
+	s.pending = spare[:0]
+	s.bytes = 0
+	s.mu.Unlock()
+	return batch
+}
 
 // kick lets the client go for reason; only the first reason counts.
 func (s *subscriber) kick(reason error) {
