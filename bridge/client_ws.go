@@ -29,7 +29,7 @@ func (rt *route) serveWSFromSSE(w http.ResponseWriter, r *http.Request, cr *clie
 		return
 	}
 	defer f.close()
-	conn, err := rt.srv.upgrader.Upgrade(w, r, nil)
+	conn, err := ws.Upgrade(&rt.srv.upgrader, w, r, nil)
 	if err != nil {
 		return // the upgrader has answered the client
 	}

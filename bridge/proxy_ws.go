@@ -37,7 +37,7 @@ func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientReque
 	if p := upConn.Subprotocol(); p != "" {
 		hdr = http.Header{"Sec-Websocket-Protocol": {p}}
 	}
-	clientConn, err := rt.srv.upgrader.Upgrade(w, r, hdr)
+	clientConn, err := ws.Upgrade(&rt.srv.upgrader, w, r, hdr)
 	if err != nil {
 		upConn.Close()
 		return

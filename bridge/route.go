@@ -35,12 +35,14 @@ func newRoute(s *Server, cfg *config.Route, transport *http.Transport) *route {
 		metrics: s.opts.Metrics.route(cfg.Path),
 		origins: newOriginPolicy(cfg.AllowedOrigins),
 		client:  &http.Client{Transport: transport},
-		dialer: &websocket.Dialer{
+		// Upstream connections batch queued messages into one network write.
+		dialer: ws.BatchingDialer(&websocket.Dialer{
 			Proxy:            http.ProxyFromEnvironment,
 			HandshakeTimeout: s.opts.UpstreamTimeout,
 			ReadBufferSize:   4096,
 			WriteBufferSize:  4096,
-		},
+			WriteBufferPool:  wsWriteBuffers,
+		}),
 		allowHeaders: strings.Join(append([]string{"Last-Event-ID", "Authorization", "Cache-Control"}, cfg.ForwardHeaders...), ", "),
 	}
 	if cfg.Shared {

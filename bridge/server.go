@@ -52,6 +52,10 @@ type Server struct {
 	stopShared context.CancelFunc
 }
 
+// wsWriteBuffers lends gorilla its write buffers for the length of a write, so idle
+// connections hold none.
+var wsWriteBuffers = &sync.Pool{}
+
 // New builds the handler of every route in opts.
 func New(opts Options) *Server {
 	if opts.Logger == nil {
@@ -73,7 +77,7 @@ func New(opts Options) *Server {
 			WriteBufferSize: 4096,
 			// An idle connection holds no write buffer: it comes from the pool
 			// for the length of a write.
-			WriteBufferPool: &sync.Pool{},
+			WriteBufferPool: wsWriteBuffers,
 			// Origins are checked before upgrading (checkOrigin), for both protocols.
 			CheckOrigin: func(*http.Request) bool { return true },
 		},

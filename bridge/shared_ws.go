@@ -26,7 +26,7 @@ func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clien
 		return
 	}
 	defer h.leave(s)
-	conn, err := rt.srv.upgrader.Upgrade(w, r, nil)
+	conn, err := ws.Upgrade(&rt.srv.upgrader, w, r, nil)
 	if err != nil {
 		return
 	}
