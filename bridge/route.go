@@ -120,22 +120,33 @@ func (rt *route) dial(cr *clientRequest) dialFunc {
 	return dialWS(rt.dialer, cr, rt.upstreamWSOptions())
 }
 
+// Per-connection write queues: long enough that a connection's writer can batch what
+// a fast stream sends into one network write, short enough that a slow peer blocks
+// its sender soon, which carries the backpressure back to the upstream.
+const (
+	wsQueueLen   = 64
+	wsQueueBytes = 1 << 20
+)
+
 // upstreamWSOptions are the options of a WebSocket connection to the upstream.
 func (rt *route) upstreamWSOptions() ws.Options {
-	return ws.Options{
-		ReadLimit:    rt.cfg.MaxMessage,
-		PingInterval: rt.cfg.Heartbeat,
-		WriteTimeout: rt.srv.opts.WriteTimeout,
-	}
+	return rt.wsOptions()
 }
 
-// clientWSOptions are the options of a WebSocket client connection in per-client
-// mode: a queue of one, so a slow client slows its own upstream and nothing else.
+// clientWSOptions are the options of a WebSocket client connection. In per-client
+// mode a slow client blocks its sender, and so slows its own upstream and nothing
+// else; in shared mode the hub's queue in front of it decides when it is too slow.
 func (rt *route) clientWSOptions() ws.Options {
+	return rt.wsOptions()
+}
+
+func (rt *route) wsOptions() ws.Options {
 	return ws.Options{
 		ReadLimit:    rt.cfg.MaxMessage,
 		PingInterval: rt.cfg.Heartbeat,
 		WriteTimeout: rt.srv.opts.WriteTimeout,
+		QueueLen:     wsQueueLen,
+		QueueBytes:   int(max(wsQueueBytes, 2*rt.cfg.MaxMessage)),
 	}
 }
 
