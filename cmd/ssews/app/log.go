@@ -12,13 +12,14 @@ import (
 )
 
 // newLogger builds the process logger: JSON for machines, tint text for people, with
-// colour only on a terminal and never when NO_COLOR is set (tint does not look at it).
+// colour only on a terminal and never when NO_COLOR is set to anything but the empty
+// string (no-color.org; tint does not look at it).
 func newLogger(w io.Writer, cfg *config.Config, environ map[string]string) *slog.Logger {
 	level := cfg.LogLevel.Level()
 	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 	}
-	_, noColor := environ["NO_COLOR"]
+	noColor := environ["NO_COLOR"] != ""
 	if f, ok := w.(*os.File); !ok || !isatty.IsTerminal(f.Fd()) {
 		noColor = true
 	}

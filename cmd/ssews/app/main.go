@@ -3,6 +3,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -55,26 +58,25 @@ func NewMain(cfg *config.Config, logger *slog.Logger) *Main {
 
 // Open listens on both addresses and serves in the background: when it returns, the
 // addresses are known (tests listen on :0) and clients can connect.
+//
+// A certificate and key that do not load are a *config.Error, found before anything
+// listens.
 func (m *Main) Open() error {
-	ln, err := net.Listen("tcp", m.Config.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on SSEWS_LISTEN %s: %w", m.Config.Listen, err)
-	}
-	m.ln = ln
 	m.server = &http.Server{
 		Handler:           m.bridge,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
 	if m.Config.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(m.Config.TLSCert, m.Config.TLSKey)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("SSEWS_TLS_CERT/SSEWS_TLS_KEY: %w", err)
+		if err := m.configureTLS(); err != nil {
+			return err
 		}
-		m.server.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
-		m.ln = tls.NewListener(ln, m.server.TLSConfig)
 	}
+	ln, err := net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on SSEWS_LISTEN %s: %w", m.Config.Listen, err)
+	}
+	m.ln = ln
 	if m.Config.AdminListen != "" {
 		aln, err := net.Listen("tcp", m.Config.AdminListen)
 		if err != nil {
@@ -86,14 +88,50 @@ func (m *Main) Open() error {
 		go m.serve(m.admin, aln)
 	}
 	m.ready.Store(true)
+	useTLS := m.server.TLSConfig != nil // read before Serve, which may set it
 	go m.serve(m.server, m.ln)
-	m.Logger.Info("ssews listening", "addr", m.ln.Addr().String(), "admin", m.AdminAddr(), "routes", len(m.Config.Resolved))
+	m.Logger.Info("ssews listening", "addr", m.ln.Addr().String(), "tls", useTLS, "admin", m.AdminAddr(), "routes", len(m.Config.Resolved))
+	return nil
+}
+
+// configureTLS loads the certificate and lets serve offer HTTP/2 (ALPN h2, so a page
+// can hold more than six EventSources on one connection) next to HTTP/1.1, which
+// WebSocket clients use. Serving goes through ServeTLS, which offers h2 only when the
+// server really speaks it (GODEBUG=http2server=0 turns it off).
+//
+// WebSocket over HTTP/2 (RFC 8441 extended CONNECT) is not served: gorilla upgrades
+// HTTP/1.1 requests only. Go does not advertise extended CONNECT unless
+// GODEBUG=http2xconnect=1; with that setting browsers would send their WebSockets
+// over the HTTP/2 connection and fail, so HTTP/2 is turned off instead.
+func (m *Main) configureTLS() error {
+	cert, err := tls.LoadX509KeyPair(m.Config.TLSCert, m.Config.TLSKey)
+	if err != nil {
+		// Name the file at fault: the certificate when it holds none, else the key.
+		v := "SSEWS_TLS_KEY"
+		if b, rerr := os.ReadFile(m.Config.TLSCert); rerr != nil || !bytes.Contains(b, []byte("-----BEGIN CERTIFICATE-----")) {
+			v = "SSEWS_TLS_CERT"
+		}
+		return &config.Error{Var: v, Err: err}
+	}
+	m.server.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if strings.Contains(os.Getenv("GODEBUG"), "http2xconnect=1") {
+		m.Logger.Warn("HTTP/2 disabled: GODEBUG=http2xconnect=1 would make browsers send WebSockets over HTTP/2, which ssews does not serve")
+		var p http.Protocols
+		p.SetHTTP1(true)
+		m.server.Protocols = &p
+	}
 	return nil
 }
 
 // serve runs one server until it is shut down, reporting any other end.
 func (m *Main) serve(s *http.Server, ln net.Listener) {
-	if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	var err error
+	if s.TLSConfig != nil {
+		err = s.ServeTLS(ln, "", "") // certificates are in TLSConfig
+	} else {
+		err = s.Serve(ln)
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		m.serveErr <- err
 	}
 }

@@ -53,6 +53,11 @@ func serve(ctx context.Context, env map[string]string, stderr io.Writer) int {
 	logger := newLogger(stderr, cfg, env)
 	m := NewMain(cfg, logger)
 	if err := m.Open(); err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) { // found before anything listened
+			fmt.Fprintf(stderr, "ssews: %v\n", ce)
+			return exitConfig
+		}
 		logger.Error("cannot start", "err", err)
 		return exitError
 	}
@@ -62,10 +67,13 @@ func serve(ctx context.Context, env map[string]string, stderr io.Writer) int {
 		logger.Error("server stopped", "err", err)
 		return exitError
 	}
-	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := m.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	switch err := m.Shutdown(sctx); {
+	case errors.Is(err, context.DeadlineExceeded):
+		logger.Warn("drain took longer than SSEWS_SHUTDOWN_TIMEOUT; remaining clients cut off", "timeout", cfg.ShutdownTimeout.String())
+	case err != nil:
 		logger.Error("shutdown", "err", err)
 		return exitError
 	}
