@@ -7,10 +7,9 @@ import (
 	"time"
 )
 
-// batchSize is the most a batch holds before it goes out. 32 KiB takes a
-// few hundred small events per write system call (the benchmarks gain
-// little beyond it) while staying under the kernel's default socket send
-// buffer, so one flush rarely blocks part way.
+// batchSize is the most a batch holds before it goes out: a few hundred
+// small events per write system call. Per message, 16 to 64 KiB measured
+// the same CPU; a pooled buffer of this size costs nothing while idle.
 const batchSize = 32 << 10
 
 // batchPool lends batch buffers only while a batch is open: an idle

@@ -439,4 +439,3 @@ func (u unwrapper) Header() http.Header         { return u.w.Header() }
 func (u unwrapper) Write(p []byte) (int, error) { return u.w.Write(p) }
 func (u unwrapper) WriteHeader(status int)      { u.w.WriteHeader(status) }
 func (u unwrapper) Unwrap() http.ResponseWriter { return u.w }
-

@@ -34,8 +34,10 @@ func (c *Conn) Close(code int, reason string) error {
 	c.closeDeadline = time.Now().Add(c.opts.WriteTimeout)
 	c.mu.Unlock()
 
+	c.local.Store(true)
 	c.interrupt.Store(true)
 	c.q.close(false) // no new messages; the writer drains the rest
+	c.in.close(true) // the reader drops data from now on
 	close(c.closing)
 
 	<-c.writerDone
@@ -80,9 +82,11 @@ func (c *Conn) CloseNow(code int, reason string) error {
 	c.state = stateClosing
 	c.mu.Unlock()
 
+	c.local.Store(true)
 	c.interrupt.Store(true)
 	close(c.abort)
 	c.q.close(true)
+	c.in.close(true)
 
 	// WriteControl is the one write gorilla allows beside the writer. It
 	// takes gorilla's write lock between two messages of the writer, which

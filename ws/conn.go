@@ -47,6 +47,12 @@ type Options struct {
 const (
 	defaultWriteTimeout = 10 * time.Second
 
+	// inboundLen and inboundBytes bound the messages read ahead of Read,
+	// a single larger message excepted: about what one read from a socket
+	// returns, so a slow caller of Read still stops the peer quickly.
+	inboundLen   = 64
+	inboundBytes = 64 << 10
+
 	// closeWait is how long Close waits for the peer's close frame after
 	// sending its own, as centrifuge's closeFrameWait does: long enough for
 	// a live peer to answer, short enough not to hold shutdown.
@@ -98,7 +104,11 @@ type Conn struct {
 	// written on its own.
 	out *batchConn
 
-	in chan Message // reader goroutine → Read; unbuffered, so TCP carries inbound backpressure
+	// in carries messages from the reader goroutine to Read. It is bounded
+	// (inboundLen, inboundBytes), so TCP still carries inbound
+	// backpressure, and holds a few messages so that a fast stream is
+	// handed over without a goroutine switch per message.
+	in *queue
 
 	closing chan struct{} // closed when Close begins: drain, then send the close frame
 	abort   chan struct{} // closed when CloseNow begins: stop writing at once
@@ -106,6 +116,10 @@ type Conn struct {
 
 	writerDone chan struct{}
 	readerDone chan struct{}
+
+	// local is set when Close or CloseNow begins: Read returns ErrClosed
+	// from then on.
+	local atomic.Bool
 
 	// interrupt tells the writer to stop taking messages between writes.
 	// It mirrors closing/abort/done so the hot path is an atomic load, not
@@ -137,7 +151,7 @@ func New(c *websocket.Conn, opts Options) *Conn {
 		opts:       opts,
 		out:        findBatchConn(c.NetConn()),
 		q:          newQueue(opts.QueueLen, opts.QueueBytes),
-		in:         make(chan Message),
+		in:         newQueue(inboundLen, inboundBytes),
 		closing:    make(chan struct{}),
 		abort:      make(chan struct{}),
 		done:       make(chan struct{}),
@@ -225,6 +239,7 @@ func (c *Conn) finish(err error) bool {
 func (c *Conn) release() {
 	c.interrupt.Store(true)
 	c.q.close(true)
+	c.in.close(false) // frees a blocked reader; Read still gets what arrived
 	_ = c.ws.Close()
 	close(c.done)
 }

@@ -2,6 +2,8 @@ package ws
 
 import (
 	"context"
+	"io"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -15,25 +17,38 @@ import (
 // pass the code on. Any other read failure (websocket.ErrReadLimit after
 // the 1009 close, a timeout when the peer stopped answering pings, a reset)
 // closes the connection too and is returned as is, and again by every later
-// Read. After a local Close or CloseNow, Read returns ErrClosed. When ctx is
-// done Read returns ctx.Err() at once and the
-// connection stays open: the message being read, if any, is delivered by
-// the next Read.
+// Read; messages that arrived before the failure are returned first. After
+// a local Close or CloseNow, Read returns ErrClosed. When ctx is done Read
+// returns ctx.Err() at once and the connection stays open: the message
+// being read, if any, is delivered by the next Read.
 func (c *Conn) Read(ctx context.Context) (Message, error) {
 	if err := ctx.Err(); err != nil {
 		return Message{}, err
 	}
-	select {
-	case m := <-c.in:
-		return m, nil
-	case <-c.readerDone:
-		return Message{}, c.readErr
-	case <-c.closing:
-		return Message{}, ErrClosed
-	case <-c.abort:
-		return Message{}, ErrClosed
-	case <-ctx.Done():
-		return Message{}, ctx.Err()
+	for {
+		if c.local.Load() {
+			return Message{}, ErrClosed
+		}
+		// A message already read ahead is taken without a goroutine
+		// switch; an empty queue marks Read idle, so the reader signals
+		// ready with the next one.
+		if it, _, ok := c.in.pop(); ok {
+			return it.msg, nil
+		}
+		select {
+		case <-c.in.ready:
+		case <-c.readerDone:
+			if it, _, ok := c.in.pop(); ok {
+				return it.msg, nil
+			}
+			return Message{}, c.readErr
+		case <-c.closing:
+			return Message{}, ErrClosed
+		case <-c.abort:
+			return Message{}, ErrClosed
+		case <-ctx.Done():
+			return Message{}, ctx.Err()
+		}
 	}
 }
 
@@ -46,22 +61,70 @@ func (c *Conn) readLoop() {
 	for {
 		if c.opts.PingInterval > 0 {
 			// Each read gives the peer a fresh 2*PingInterval, so time
-			// spent waiting for Read to take the previous message never
+			// spent waiting for Read to take earlier messages never
 			// counts against the peer.
 			_ = c.ws.SetReadDeadline(time.Now().Add(2 * c.opts.PingInterval))
 		}
-		typ, data, err := c.ws.ReadMessage()
+		typ, data, err := c.readMessage()
 		if err != nil {
 			c.readFailed(err)
 			return
 		}
-		select {
-		case c.in <- Message{Binary: typ == websocket.BinaryMessage, Data: data}:
-		case <-c.closing:
-			// Closing: drop data and keep reading, to reach the peer's
-			// close frame that Close is waiting for.
-		case <-c.abort:
-		case <-c.done:
+		// Blocks while Read is behind by inboundLen messages or
+		// inboundBytes. Once a close begins the queue refuses: the data is
+		// dropped and reading goes on, to reach the peer's close frame
+		// that Close is waiting for.
+		m := Message{Binary: typ == websocket.BinaryMessage, Data: data}
+		_ = c.in.push(context.Background(), item{msg: m, size: len(data)}, true)
+	}
+}
+
+// scratchSize covers the usual event; larger messages grow from it.
+const scratchSize = 4 << 10
+
+// scratchPool lends the reader a buffer only while it reads a message, so
+// an idle connection holds none.
+var scratchPool = sync.Pool{New: func() any {
+	b := make([]byte, scratchSize)
+	return &b
+}}
+
+// readMessage is gorilla's ReadMessage without its 512-byte minimum
+// allocation: a message that fits in the scratch buffer costs one
+// allocation of its own size, which the caller then owns.
+func (c *Conn) readMessage() (int, []byte, error) {
+	typ, r, err := c.ws.NextReader()
+	if err != nil {
+		return typ, nil, err
+	}
+	sp := scratchPool.Get().(*[]byte)
+	defer scratchPool.Put(sp)
+	s := *sp
+	n := 0
+	for n < len(s) {
+		m, err := r.Read(s[n:])
+		n += m
+		if err == io.EOF {
+			return typ, append([]byte{}, s[:n]...), nil
+		}
+		if err != nil {
+			return typ, nil, err
+		}
+	}
+	// Larger than the scratch buffer: carry on as io.ReadAll does.
+	data := make([]byte, n, 2*n)
+	copy(data, s)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		m, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+m]
+		if err == io.EOF {
+			return typ, data, nil
+		}
+		if err != nil {
+			return typ, nil, err
 		}
 	}
 }

@@ -131,3 +131,65 @@ func TestPeerPingsShowLife(t *testing.T) {
 		t.Fatalf("Read after the peer went quiet: got %v; want a timeout", err)
 	}
 }
+
+// Messages read ahead of Read are still delivered, in order, before the
+// peer's close frame that followed them.
+func TestReadDeliversBeforeClose(t *testing.T) {
+	t.Parallel()
+	server, peer := newPair(t, ws.Options{}, pairOptions{})
+	for _, m := range []string{"a", "b", "c"} {
+		if err := peer.WriteMessage(websocket.TextMessage, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "done")
+	if err := peer.WriteControl(websocket.CloseMessage, msg, time.Now().Add(waitLimit)); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, server) // the reader has seen the close frame: all is read ahead
+
+	for _, want := range []string{"a", "b", "c"} {
+		if got := mustRead(t, server); string(got.Data) != want {
+			t.Fatalf("Read: got %q; want %q", got.Data, want)
+		}
+	}
+	if err := readErr(t, server); !ws.IsNormalClose(err) {
+		t.Fatalf("Read after the messages: got %v; want the peer's close 1000", err)
+	}
+}
+
+// Nobody reads: the reader stops after a bounded read-ahead and TCP holds
+// the peer back; nothing is lost once Read catches up.
+func TestReadBackpressure(t *testing.T) {
+	t.Parallel()
+	s, peer := rawPair(t, pairOptions{})
+	_ = tcpConn(s).SetReadBuffer(8 << 10)
+	_ = tcpConn(peer).SetWriteBuffer(8 << 10)
+	server := ws.New(s, ws.Options{})
+	t.Cleanup(func() { _ = server.CloseNow(websocket.CloseGoingAway, "") })
+
+	msg := make([]byte, 16<<10)
+	written := 0
+	for ; written < 10_000; written++ {
+		_ = peer.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
+		if err := peer.WriteMessage(websocket.BinaryMessage, msg); err != nil {
+			if !isTimeout(err) {
+				t.Fatalf("peer write: %v", err)
+			}
+			break
+		}
+	}
+	if written == 10_000 {
+		t.Fatal("the peer never blocked: inbound messages are not bounded")
+	}
+	// 64 KiB read ahead, plus what the sockets hold.
+	t.Logf("the peer blocked after %d KiB", written*len(msg)>>10)
+	if written*len(msg) > 4<<20 {
+		t.Errorf("the peer wrote %d KiB before blocking; want the read-ahead bounded", written*len(msg)>>10)
+	}
+	for i := range written {
+		if got := mustRead(t, server); len(got.Data) != len(msg) {
+			t.Fatalf("message %d: %d bytes; want %d", i, len(got.Data), len(msg))
+		}
+	}
+}
