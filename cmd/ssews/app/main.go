@@ -28,6 +28,10 @@ import (
 type Main struct {
 	Config *config.Config
 	Logger *slog.Logger
+	// Fallback, when set before Open, answers requests to paths that are not routes
+	// (instead of 404), so a command can serve its own pages on the routes' listener
+	// and origin: `ssews demo` serves its page at / this way.
+	Fallback http.Handler
 
 	registry *prometheus.Registry
 	bridge   *bridge.Server
@@ -63,9 +67,12 @@ func NewMain(cfg *config.Config, logger *slog.Logger) *Main {
 // listens.
 func (m *Main) Open() error {
 	m.server = &http.Server{
-		Handler:           m.bridge,
+		Handler:           m.handler(),
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+		// Streams are never idle; this closes keep-alive connections (and HTTP/2
+		// connections without streams) that clients leave open and unused.
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
 	if m.Config.TLSCert != "" {
 		if err := m.configureTLS(); err != nil {
@@ -84,7 +91,7 @@ func (m *Main) Open() error {
 			return fmt.Errorf("listen on SSEWS_ADMIN_LISTEN %s: %w", m.Config.AdminListen, err)
 		}
 		m.adminLn = aln
-		m.admin = &http.Server{Handler: m.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
+		m.admin = &http.Server{Handler: m.adminHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 		go m.serve(m.admin, aln)
 	}
 	m.ready.Store(true)
@@ -121,6 +128,24 @@ func (m *Main) configureTLS() error {
 		m.server.Protocols = &p
 	}
 	return nil
+}
+
+// handler is the client-facing handler: the bridge, with Fallback for other paths.
+func (m *Main) handler() http.Handler {
+	if m.Fallback == nil {
+		return m.bridge
+	}
+	routes := make(map[string]bool, len(m.Config.Resolved))
+	for _, rt := range m.Config.Resolved {
+		routes[rt.Path] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if routes[r.URL.Path] {
+			m.bridge.ServeHTTP(w, r)
+			return
+		}
+		m.Fallback.ServeHTTP(w, r)
+	})
 }
 
 // serve runs one server until it is shut down, reporting any other end.

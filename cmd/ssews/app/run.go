@@ -29,6 +29,8 @@ func Run(ctx context.Context, args []string, environ []string, stdout, stderr io
 	switch cmd {
 	case "", "serve":
 		return serve(ctx, env, stderr)
+	case "demo":
+		return RunDemo(ctx, env, stdout, stderr, nil)
 	case "tail":
 		return tail(ctx, args[1:], env, stdout, stderr)
 	case "version":
