@@ -28,6 +28,10 @@ import (
 type Main struct {
 	Config *config.Config
 	Logger *slog.Logger
+	// Fallback, when set before Open, answers requests to paths that are not routes
+	// (instead of 404), so a command can serve its own pages on the routes' listener
+	// and origin: `ssews demo` serves its page at / this way.
+	Fallback http.Handler
 
 	registry *prometheus.Registry
 	bridge   *bridge.Server
@@ -63,7 +67,7 @@ func NewMain(cfg *config.Config, logger *slog.Logger) *Main {
 // listens.
 func (m *Main) Open() error {
 	m.server = &http.Server{
-		Handler:           m.bridge,
+		Handler:           m.handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Streams are never idle; this closes keep-alive connections (and HTTP/2
 		// connections without streams) that clients leave open and unused.
@@ -124,6 +128,24 @@ func (m *Main) configureTLS() error {
 		m.server.Protocols = &p
 	}
 	return nil
+}
+
+// handler is the client-facing handler: the bridge, with Fallback for other paths.
+func (m *Main) handler() http.Handler {
+	if m.Fallback == nil {
+		return m.bridge
+	}
+	routes := make(map[string]bool, len(m.Config.Resolved))
+	for _, rt := range m.Config.Resolved {
+		routes[rt.Path] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if routes[r.URL.Path] {
+			m.bridge.ServeHTTP(w, r)
+			return
+		}
+		m.Fallback.ServeHTTP(w, r)
+	})
 }
 
 // serve runs one server until it is shut down, reporting any other end.
