@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -37,7 +38,14 @@ func ssewsBinary(tb testing.TB) string {
 			}
 		}
 		binPath = filepath.Join(dir, "ssews")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/ssews/ssews/cmd/ssews").CombinedOutput()
+		args := []string{"build", "-o", binPath}
+		if raceEnabled() {
+			// The packages are in the build cache already, compiled for this test
+			// binary, and the race detector watches the real process too.
+			args = append(args, "-race")
+		}
+		args = append(args, "github.com/ssews/ssews/cmd/ssews")
+		out, err := exec.Command("go", args...).CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -46,6 +54,20 @@ func ssewsBinary(tb testing.TB) string {
 		tb.Fatal(buildErr)
 	}
 	return binPath
+}
+
+// raceEnabled reports whether this test binary was built with -race.
+func raceEnabled() bool {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range info.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
 }
 
 // process is a running ssews binary whose stderr is collected line by line.
