@@ -46,11 +46,18 @@ type batchConn struct {
 	direct atomic.Bool
 	closed atomic.Bool
 
+	// readTimeout and writeTimeout, once New sets them, give every network
+	// read, and every network write whose deadline gorilla left zero, a
+	// fresh deadline of their own. A fast stream then reads the clock and
+	// moves the poller's timer once per system call, not per message.
+	readTimeout  atomic.Int64 // time.Duration; 0: no read deadline
+	writeTimeout atomic.Int64 // time.Duration; 0: a zero deadline is none
+
 	// mu guards the fields below. gorilla's write lock already serialises
 	// every Write, so mu is uncontended; it makes batchConn safe on its own.
 	mu      sync.Mutex
 	buf     *[]byte   // the open batch; nil when empty, back in batchPool
-	dl      time.Time // write deadline gorilla asked for
+	dl      time.Time // write deadline gorilla asked for; zero: writeTimeout
 	applied time.Time // deadline last set on Conn
 }
 
@@ -131,21 +138,42 @@ func (b *batchConn) flush() error {
 }
 
 // write is the one place that writes to the network, under the deadline
-// gorilla asked for last.
+// gorilla asked for last, or writeTimeout from now.
 func (b *batchConn) write(p []byte) (int, error) {
-	if !b.dl.Equal(b.applied) {
-		if err := b.Conn.SetWriteDeadline(b.dl); err != nil {
+	dl := b.dl
+	if wt := time.Duration(b.writeTimeout.Load()); dl.IsZero() && wt > 0 {
+		dl = time.Now().Add(wt)
+	}
+	if !dl.Equal(b.applied) {
+		if err := b.Conn.SetWriteDeadline(dl); err != nil {
 			return 0, err
 		}
-		b.applied = b.dl
+		b.applied = dl
 	}
 	return b.Conn.Write(p)
+}
+
+// Read reads from the network, within readTimeout when it is set.
+func (b *batchConn) Read(p []byte) (int, error) {
+	if rt := time.Duration(b.readTimeout.Load()); rt > 0 {
+		if err := b.Conn.SetReadDeadline(time.Now().Add(rt)); err != nil {
+			return 0, err
+		}
+	}
+	return b.Conn.Read(p)
+}
+
+// setTimeouts makes every network read wait at most read (0: no limit) and
+// every network write without a deadline of its own at most write.
+func (b *batchConn) setTimeouts(read, write time.Duration) {
+	b.readTimeout.Store(int64(read))
+	b.writeTimeout.Store(int64(write))
 }
 
 // SetWriteDeadline records t for the next network write. gorilla sets a
 // deadline before every frame; applying it only when a batch goes out
 // saves a timer update per message. A batch therefore gets the deadline of
-// its last message, and each write at most WriteTimeout.
+// its last message.
 func (b *batchConn) SetWriteDeadline(t time.Time) error {
 	b.mu.Lock()
 	b.dl = t

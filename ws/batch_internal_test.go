@@ -11,10 +11,11 @@ import (
 
 // recordConn is a net.Conn that records every write and write deadline.
 type recordConn struct {
-	net.Conn  // nil: only the methods below are called
-	writes    [][]byte
-	deadlines []time.Time
-	closed    bool
+	net.Conn      // nil: only the methods below are called
+	writes        [][]byte
+	deadlines     []time.Time
+	readDeadlines []time.Time
+	closed        bool
 }
 
 func (r *recordConn) Write(p []byte) (int, error) {
@@ -24,6 +25,13 @@ func (r *recordConn) Write(p []byte) (int, error) {
 
 func (r *recordConn) SetWriteDeadline(t time.Time) error {
 	r.deadlines = append(r.deadlines, t)
+	return nil
+}
+
+func (r *recordConn) Read(p []byte) (int, error) { return len(p), nil }
+
+func (r *recordConn) SetReadDeadline(t time.Time) error {
+	r.readDeadlines = append(r.readDeadlines, t)
 	return nil
 }
 
@@ -165,4 +173,36 @@ func strs(ps [][]byte) []string {
 		s[i] = string(p)
 	}
 	return s
+}
+
+// Once New sets the timeouts, every network read and every write that
+// gorilla gave no deadline get a fresh one; an explicit deadline (a
+// control frame's, Close's budget) is kept.
+func TestBatchConnTimeouts(t *testing.T) {
+	rc := &recordConn{}
+	b := newBatchConn(rc)
+	mustWrite(t, b, "handshake") // before New: zero means none
+	if len(rc.deadlines) != 0 {
+		t.Fatalf("deadline %v set before the timeouts; want none", rc.deadlines)
+	}
+
+	b.setTimeouts(2*time.Second, 5*time.Second)
+	before := time.Now()
+	mustWrite(t, b, "data")
+	if len(rc.deadlines) != 1 || rc.deadlines[0].Before(before.Add(5*time.Second)) || rc.deadlines[0].After(time.Now().Add(5*time.Second)) {
+		t.Fatalf("deadlines %v; want one of about now+5s", rc.deadlines)
+	}
+	explicit := before.Add(time.Second)
+	_ = b.SetWriteDeadline(explicit)
+	mustWrite(t, b, "control")
+	if got := rc.deadlines[len(rc.deadlines)-1]; !got.Equal(explicit) {
+		t.Errorf("deadline %v for an explicit one; want %v", got, explicit)
+	}
+
+	if _, err := b.Read(make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if len(rc.readDeadlines) != 1 || rc.readDeadlines[0].Before(before.Add(2*time.Second)) {
+		t.Fatalf("read deadlines %v; want one of about now+2s", rc.readDeadlines)
+	}
 }

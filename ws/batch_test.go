@@ -3,6 +3,7 @@ package ws_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -439,3 +440,22 @@ func (u unwrapper) Header() http.Header         { return u.w.Header() }
 func (u unwrapper) Write(p []byte) (int, error) { return u.w.Write(p) }
 func (u unwrapper) WriteHeader(status int)      { u.w.WriteHeader(status) }
 func (u unwrapper) Unwrap() http.ResponseWriter { return u.w }
+
+// A peer that stops reading while small messages stream in batches still
+// fails the connection within WriteTimeout: a batch that cannot go out
+// carries the deadline of its last message.
+func TestBatchingWriteTimeout(t *testing.T) {
+	t.Parallel()
+	server, _ := newPair(t, ws.Options{QueueLen: 256, WriteTimeout: 200 * time.Millisecond}, pairOptions{smallBuffers: true})
+	msg := ws.Message{Data: make([]byte, 1<<10)}
+
+	start := time.Now()
+	var err error
+	for err == nil && time.Since(start) < waitLimit {
+		err = server.Send(context.Background(), msg)
+	}
+	if !errors.Is(err, ws.ErrClosed) || !isTimeout(err) {
+		t.Fatalf("Send: got %v; want ErrClosed wrapping a timeout", err)
+	}
+	waitDone(t, server)
+}

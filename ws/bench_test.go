@@ -106,6 +106,14 @@ func BenchmarkSend(b *testing.B) {
 	}
 }
 
+// bridgeOptions are the options the bridge gives its connections.
+var bridgeOptions = ws.Options{
+	ReadLimit:    1 << 20,
+	PingInterval: 15 * time.Second,
+	QueueLen:     64,
+	QueueBytes:   2 << 20,
+}
+
 // BenchmarkProxy is the bridge's WebSocket-to-WebSocket path in per-client
 // mode: a raw upstream writes as fast as it can, one Conn reads it (the
 // dialled side) and the loop Sends each message to a second Conn (the
@@ -121,10 +129,10 @@ func BenchmarkProxy(b *testing.B) {
 			// as the shared harness's does, so that the bridge side is
 			// what the benchmark measures; the bridge dials it.
 			upRaw, upConn := rawPair(b, bm.po)
-			upstream := ws.New(upConn, ws.Options{})
+			upstream := ws.New(upConn, bridgeOptions)
 			// The client side: upgraded by the bridge, read by a raw peer.
 			clConn, clPeer := rawPair(b, bm.po)
-			cl := ws.New(clConn, ws.Options{})
+			cl := ws.New(clConn, bridgeOptions)
 			stop := make(chan struct{})
 			wrote := make(chan struct{})
 			go func() {
@@ -220,6 +228,64 @@ func BenchmarkSendPrepared(b *testing.B) {
 			for i, s := range servers {
 				_ = s.Close(websocket.CloseNormalClosure, "")
 				<-drained[i]
+			}
+		})
+	}
+}
+
+// BenchmarkFanout is shared mode at a low event rate, where nothing
+// batches: each event is queued to every connection and the next one waits
+// until all peers have it, so every delivery pays the writer's full wake-up
+// and its own network write. cpu-ns/op is per delivered event.
+func BenchmarkFanout(b *testing.B) {
+	const conns = 64
+	for _, bm := range []struct {
+		name string
+		po   pairOptions
+	}{{"plain", pairOptions{plain: true}}, {"batching", pairOptions{}}} {
+		b.Run(bm.name, func(b *testing.B) {
+			servers := make([]*ws.Conn, conns)
+			got := make(chan struct{}, conns)
+			done := make([]chan struct{}, conns)
+			for i := range conns {
+				server, peer := newPair(b, ws.Options{QueueLen: 256}, bm.po)
+				servers[i] = server
+				done[i] = make(chan struct{})
+				go func() {
+					defer close(done[i])
+					for {
+						if _, _, err := peer.ReadMessage(); err != nil {
+							return
+						}
+						got <- struct{}{}
+					}
+				}()
+			}
+
+			b.ReportAllocs()
+			cpu := startCPU()
+			n := 0
+			for b.Loop() {
+				pm, err := websocket.NewPreparedMessage(websocket.TextMessage, event)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, s := range servers {
+					if err := s.TrySendPrepared(pm, len(event)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for range conns {
+					<-got
+				}
+				n += conns
+			}
+			b.StopTimer()
+			cpu.report(b, n)
+			reportRate(b, n)
+			for i, s := range servers {
+				_ = s.Close(websocket.CloseNormalClosure, "")
+				<-done[i]
 			}
 		})
 	}

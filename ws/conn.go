@@ -25,8 +25,9 @@ type Options struct {
 
 	// PingInterval is how often the writer pings the peer; 0 disables pings
 	// and the read deadline. Otherwise the peer must show life (any frame,
-	// or a pong) within 2*PingInterval or Read fails with a timeout
-	// (a net.Error whose Timeout method reports true).
+	// or a pong; on a connection from Upgrade or BatchingDialer, any bytes)
+	// within 2*PingInterval or Read fails with a timeout (a net.Error whose
+	// Timeout method reports true).
 	PingInterval time.Duration
 
 	// WriteTimeout bounds each write (data, ping, close frame); 0 means 10s.
@@ -161,11 +162,13 @@ func New(c *websocket.Conn, opts Options) *Conn {
 	if opts.ReadLimit > 0 {
 		c.SetReadLimit(opts.ReadLimit)
 	}
-	if opts.PingInterval > 0 {
-		wc.setKeepaliveHandlers()
-	}
 	if wc.out != nil {
+		// Each network read and write gets its own deadline: any bytes
+		// from the peer show life, and nothing reads the clock per message.
+		wc.out.setTimeouts(2*opts.PingInterval, opts.WriteTimeout)
 		wc.setCloseHandler()
+	} else if opts.PingInterval > 0 {
+		wc.setKeepaliveHandlers()
 	}
 	go wc.writeLoop()
 	go wc.readLoop()

@@ -19,6 +19,14 @@
 // Both goroutines exit when the connection closes, for whatever reason:
 // Close, CloseNow, a write error or a read error.
 //
+// A fast stream must not cost a system call and two goroutine switches per
+// message. Connections made with Upgrade or BatchingDialer write through a
+// batchConn: when the writer finds more messages queued behind the one it
+// writes, their frames collect in a pooled buffer and leave with the last
+// one, in one system call; a lone message, a ping or a close frame goes
+// out at once. On the way in, the reader reads a bounded few messages
+// ahead of Read, which takes them without waking anyone.
+//
 // The package does no logging: every failure comes back as an error, and
 // IsNormalClose tells callers which ones are not worth logging.
 package ws

@@ -59,10 +59,11 @@ func (c *Conn) Read(ctx context.Context) (Message, error) {
 func (c *Conn) readLoop() {
 	defer close(c.readerDone)
 	for {
-		if c.opts.PingInterval > 0 {
+		if c.opts.PingInterval > 0 && c.out == nil {
 			// Each read gives the peer a fresh 2*PingInterval, so time
 			// spent waiting for Read to take earlier messages never
-			// counts against the peer.
+			// counts against the peer. A batchConn does this itself, per
+			// network read.
 			_ = c.ws.SetReadDeadline(time.Now().Add(2 * c.opts.PingInterval))
 		}
 		typ, data, err := c.readMessage()
@@ -105,7 +106,9 @@ func (c *Conn) readMessage() (int, []byte, error) {
 		m, err := r.Read(s[n:])
 		n += m
 		if err == io.EOF {
-			return typ, append([]byte{}, s[:n]...), nil
+			data := make([]byte, n)
+			copy(data, s)
+			return typ, data, nil
 		}
 		if err != nil {
 			return typ, nil, err

@@ -76,7 +76,7 @@ func (c *Conn) writeQueued() error {
 			return nil
 		}
 		c.out.holdNext(c.moreFollows(bl))
-		if err := c.writeItem(it, time.Now().Add(c.opts.WriteTimeout)); err != nil {
+		if err := c.writeItem(it, c.writeDeadline()); err != nil {
 			return err
 		}
 	}
@@ -102,6 +102,16 @@ func (c *Conn) moreFollows(bl backlog) bool {
 	return c.q.len() > 0
 }
 
+// writeDeadline is the deadline of the next message or ping. With a
+// batchConn it is zero: the batchConn gives each network write
+// WriteTimeout from its start, reading the clock once per batch.
+func (c *Conn) writeDeadline() time.Time {
+	if c.out != nil {
+		return time.Time{}
+	}
+	return time.Now().Add(c.opts.WriteTimeout)
+}
+
 func (c *Conn) writeItem(it item, deadline time.Time) error {
 	_ = c.ws.SetWriteDeadline(deadline) // only records the deadline; cannot fail
 	if it.pm != nil {
@@ -116,7 +126,7 @@ func (c *Conn) writeItem(it item, deadline time.Time) error {
 
 func (c *Conn) writePing() error {
 	c.out.holdNext(false)
-	_ = c.ws.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
+	_ = c.ws.SetWriteDeadline(c.writeDeadline())
 	return c.ws.WriteMessage(websocket.PingMessage, nil)
 }
 
