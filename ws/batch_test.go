@@ -459,3 +459,43 @@ func TestBatchingWriteTimeout(t *testing.T) {
 	}
 	waitDone(t, server)
 }
+
+// BatchingDialer wraps the connection whichever way the Dialer dials.
+func TestBatchingDialerDialFuncs(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := ws.Upgrade(&websocket.Upgrader{}, w, r, nil); err == nil {
+			_ = c.Close()
+		}
+	}))
+	t.Cleanup(srv.Close)
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+
+	var nd net.Dialer
+	for _, tt := range []struct {
+		name string
+		d    websocket.Dialer
+	}{
+		{"default", websocket.Dialer{}},
+		{"NetDial", websocket.Dialer{NetDial: net.Dial}},
+		{"NetDialContext", websocket.Dialer{NetDialContext: nd.DialContext}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := ws.BatchingDialer(&tt.d)
+			d = ws.BatchingDialer(d) // wrapping twice wraps once
+			d.HandshakeTimeout = waitLimit
+			c, _, err := d.Dial(url, nil)
+			if err != nil {
+				t.Fatalf("Dial: %v", err)
+			}
+			defer c.Close()
+			w, ok := c.NetConn().(interface{ NetConn() net.Conn })
+			if !ok {
+				t.Fatalf("dialled conn is %T; want it wrapped", c.NetConn())
+			}
+			if _, ok := w.NetConn().(*net.TCPConn); !ok {
+				t.Errorf("under the wrapper: %T; want *net.TCPConn", w.NetConn())
+			}
+		})
+	}
+}

@@ -290,3 +290,50 @@ func BenchmarkFanout(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRelay is BenchmarkProxy at a low event rate: one event at a
+// time goes upstream → Read → Send → peer, and the next waits until the
+// peer has it, so every hop pays its full wake-up. cpu-ns/op is the cost of
+// one delivered event where nothing can batch.
+func BenchmarkRelay(b *testing.B) {
+	for _, bm := range []struct {
+		name string
+		po   pairOptions
+	}{{"plain", pairOptions{plain: true}}, {"batching", pairOptions{}}} {
+		b.Run(bm.name, func(b *testing.B) {
+			upRaw, upConn := rawPair(b, bm.po)
+			upstream := ws.New(upConn, bridgeOptions)
+			clConn, clPeer := rawPair(b, bm.po)
+			cl := ws.New(clConn, bridgeOptions)
+			relayed := make(chan struct{})
+			go func() {
+				defer close(relayed)
+				for {
+					m, err := upstream.Read(context.Background())
+					if err != nil || cl.Send(context.Background(), m) != nil {
+						return
+					}
+				}
+			}()
+
+			b.ReportAllocs()
+			cpu := startCPU()
+			n := 0
+			for b.Loop() {
+				if err := upRaw.WriteMessage(websocket.TextMessage, event); err != nil {
+					b.Fatal(err)
+				}
+				if _, _, err := clPeer.ReadMessage(); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			b.StopTimer()
+			cpu.report(b, n)
+			reportRate(b, n)
+			_ = upstream.CloseNow(websocket.CloseGoingAway, "")
+			<-relayed
+			_ = cl.CloseNow(websocket.CloseGoingAway, "")
+		})
+	}
+}

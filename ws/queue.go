@@ -12,7 +12,7 @@ import (
 // turns it into ErrClosed or the error that closed the connection.
 var errQueueClosed = errors.New("ws: queue closed")
 
-// item is one queued outbound message: either a plain Message or a
+// item is one queued message: either a plain Message or (outbound only) a
 // PreparedMessage shared between connections.
 type item struct {
 	msg  Message
@@ -20,9 +20,10 @@ type item struct {
 	size int // payload bytes, for the QueueBytes limit
 }
 
-// queue is the bounded FIFO between senders and the writer goroutine. It
-// bounds both events and bytes: with 1 MiB messages an event limit alone
-// would let a single slow client pin hundreds of MiB.
+// queue is the bounded FIFO between senders and the writer goroutine, and
+// between the reader goroutine and Read; "writer" below means whichever
+// side pops. It bounds both events and bytes: with 1 MiB messages an event
+// limit alone would let a single slow client pin hundreds of MiB.
 //
 // A channel cannot bound bytes, so this is a ring under a mutex. Channels
 // replace a sync.Cond because senders also wait on a context: ready wakes

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -203,5 +204,73 @@ func TestClosePayload(t *testing.T) {
 		if code := int(p[0])<<8 | int(p[1]); code != tt.code {
 			t.Errorf("%s: code %d; want %d", tt.name, code, tt.code)
 		}
+	}
+}
+
+// A push wakes the writer only when it found the queue empty; a running
+// writer pops the next message without a signal.
+func TestQueueSignalsOnlyIdleWriter(t *testing.T) {
+	t.Parallel()
+	q := newQueue(10, 0)
+	tokens := func() int {
+		select {
+		case <-q.ready:
+			return 1
+		default:
+			return 0
+		}
+	}
+	_ = q.push(context.Background(), msgItem(1), false)
+	if got := tokens(); got != 1 {
+		t.Fatalf("push to a new queue: %d tokens; want 1", got)
+	}
+	if _, _, ok := q.pop(); !ok {
+		t.Fatal("pop: queue empty")
+	}
+	_ = q.push(context.Background(), msgItem(1), false) // the writer is running
+	if got := tokens(); got != 0 {
+		t.Fatalf("push while the writer runs: %d tokens; want 0", got)
+	}
+	_, _, _ = q.pop()
+	if _, _, ok := q.pop(); ok { // empty: the writer goes idle
+		t.Fatal("pop: got an item from an empty queue")
+	}
+	_ = q.push(context.Background(), msgItem(1), false)
+	if got := tokens(); got != 1 {
+		t.Fatalf("push after the writer went idle: %d tokens; want 1", got)
+	}
+}
+
+// pop tells the writer what follows: messages queued behind, and senders
+// blocked with one more.
+func TestQueueBacklog(t *testing.T) {
+	t.Parallel()
+	q := newQueue(2, 0)
+	_ = q.push(context.Background(), msgItem(1), false)
+	_ = q.push(context.Background(), msgItem(1), false)
+	res := make(chan error, 1)
+	go func() { res <- q.push(context.Background(), msgItem(1), true) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		q.mu.Lock()
+		waiting := q.waiting
+		q.mu.Unlock()
+		if waiting == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the blocked sender never counted as waiting")
+		}
+		runtime.Gosched()
+	}
+	if _, bl, _ := q.pop(); bl != (backlog{queued: 1, waiting: 1}) {
+		t.Fatalf("backlog %+v; want 1 queued, 1 waiting", bl)
+	}
+	if err := <-res; err != nil {
+		t.Fatal(err)
+	}
+	_, _, _ = q.pop()
+	if _, bl, _ := q.pop(); bl != (backlog{}) {
+		t.Fatalf("backlog %+v of the last item; want none", bl)
 	}
 }

@@ -46,7 +46,8 @@ func (c *Conn) writeLoop() {
 			return
 		}
 
-		// The queue is empty and marked idle: the next Send wakes us.
+		// The queue is empty, and marked idle so that the next Send wakes
+		// us, or a close has begun.
 		select {
 		case <-c.q.ready:
 		case <-tick:
