@@ -36,6 +36,9 @@ type frameEncoder struct {
 	buf       bytes.Buffer
 	enc       *json.Encoder
 	lastRetry int64
+	// frame and frameRetry are reused, so encoding one costs no allocation of its own.
+	frame      jsonFrame
+	frameRetry jsonFrameRetry
 }
 
 func newFrameEncoder(format config.Format) *frameEncoder {
@@ -55,9 +58,11 @@ func (fe *frameEncoder) encode(ev *sse.Event) ws.Message {
 	var err error
 	if ev.HasRetry && ev.Retry != fe.lastRetry {
 		fe.lastRetry = ev.Retry
-		err = fe.enc.Encode(&jsonFrameRetry{Event: ev.TypeOrDefault(), Data: ev.Data, ID: ev.ID, Retry: ev.Retry})
+		fe.frameRetry = jsonFrameRetry{Event: ev.TypeOrDefault(), Data: ev.Data, ID: ev.ID, Retry: ev.Retry}
+		err = fe.enc.Encode(&fe.frameRetry)
 	} else {
-		err = fe.enc.Encode(&jsonFrame{Event: ev.TypeOrDefault(), Data: ev.Data, ID: ev.ID})
+		fe.frame = jsonFrame{Event: ev.TypeOrDefault(), Data: ev.Data, ID: ev.ID}
+		err = fe.enc.Encode(&fe.frame)
 	}
 	if err != nil { // strings always encode; keep the frame well formed regardless
 		fe.buf.Reset()

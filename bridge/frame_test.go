@@ -64,3 +64,13 @@ func TestMessageReader(t *testing.T) {
 		t.Errorf("format raw read an envelope: %+v", got)
 	}
 }
+
+func BenchmarkFrameEncodeJSON(b *testing.B) {
+	fe := newFrameEncoder(config.FormatJSON)
+	ev := sse.Event{Type: "update", Data: `{"price":42,"symbol":"ACME","note":"a \"quoted\" word"}`, ID: "12345"}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(ev.Data)))
+	for b.Loop() {
+		fe.encode(&ev)
+	}
+}

@@ -61,8 +61,8 @@ func dialWS(dialer *websocket.Dialer, cr *clientRequest, opts ws.Options) dialFu
 }
 
 func (u *wsUpstream) next(ctx context.Context) (sse.Event, error) {
-	if u.hook != nil {
-		u.hook()
+	if u.hook != nil && u.conn.Buffered() == 0 {
+		u.hook() // about to wait on the network: what was read so far goes out
 	}
 	m, err := u.conn.Read(ctx)
 	if err != nil {

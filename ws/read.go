@@ -171,3 +171,8 @@ func (c *Conn) setKeepaliveHandlers() {
 		return pong(data)
 	})
 }
+
+// Buffered reports how many messages have been read ahead and wait for Read: when it
+// is not zero, the next Read returns without waiting on the network. Callers that
+// batch their own writes flush only when it is zero.
+func (c *Conn) Buffered() int { return c.in.len() }
