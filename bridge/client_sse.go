@@ -1,8 +1,8 @@
 package bridge
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -21,18 +21,19 @@ import (
 // Heartbeats come from a timer under the response's lock; shutdown and the client
 // leaving cancel ctx, which ends the upstream read.
 func (rt *route) serveSSE(w http.ResponseWriter, r *http.Request, cr *clientRequest) {
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := rt.clientContext(r)
 	defer cancel()
 	f := newFeed(rt.dial(cr), cr.lastEventID, rt.cfg.Retry, rt.metrics, rt.log.With("client", cr.remoteAddr))
 	if err := f.connect(ctx); err != nil {
-		rt.refuse(w, cr, err)
+		if ctx.Err() == nil {
+			rt.refuse(w, cr, err)
+		}
 		return
 	}
 	defer f.close()
+	var why error
 	disconnected := rt.connected(clientSSE, cr)
-	defer disconnected()
-	stopOnDrain := context.AfterFunc(rt.srv.drainCtx, cancel)
-	defer stopOnDrain()
+	defer func() { disconnected(why) }()
 
 	out := newSSEResponse(w, rt.srv.opts.WriteTimeout)
 	retry := rt.cfg.Retry.Milliseconds()
@@ -50,7 +51,11 @@ func (rt *route) serveSSE(w http.ResponseWriter, r *http.Request, cr *clientRequ
 	for {
 		ev, err := f.next(ctx)
 		if err != nil {
-			if ctx.Err() == nil {
+			switch {
+			case rt.srv.Draining():
+				why = errDraining
+			case ctx.Err() == nil:
+				why = fmt.Errorf("upstream ended the stream: %w", err)
 				rt.log.Info("upstream ended the stream", "client", cr.remoteAddr, "err", err)
 			}
 			return
@@ -62,7 +67,7 @@ func (rt *route) serveSSE(w http.ResponseWriter, r *http.Request, cr *clientRequ
 		}
 		n, err := out.eventLocked(&ev)
 		if err != nil {
-			rt.log.Debug("client write failed", "client", cr.remoteAddr, "err", err)
+			why = fmt.Errorf("client write failed: %w", err)
 			return
 		}
 		cm.events.Inc()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync/atomic"
 
 	"github.com/gorilla/websocket"
 	"golang.org/x/sync/errgroup"
@@ -19,13 +18,13 @@ var errDraining = errors.New("server shutting down")
 // serveWSFromSSE serves a WebSocket client from an SSE upstream: one frame per event,
 // and the client's messages POSTed to the route's publish URL.
 func (rt *route) serveWSFromSSE(w http.ResponseWriter, r *http.Request, cr *clientRequest) {
-	// A hijacked request's context is not cancelled when the client leaves: the
-	// session owns its own, ended by the client's read loop.
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	ctx, cancel := rt.clientContext(r)
 	defer cancel()
 	f := newFeed(rt.dial(cr), cr.lastEventID, rt.cfg.Retry, rt.metrics, rt.log.With("client", cr.remoteAddr))
 	if err := f.connect(ctx); err != nil {
-		rt.refuse(w, cr, err)
+		if ctx.Err() == nil {
+			rt.refuse(w, cr, err)
+		}
 		return
 	}
 	defer f.close()
@@ -35,12 +34,13 @@ func (rt *route) serveWSFromSSE(w http.ResponseWriter, r *http.Request, cr *clie
 	}
 	c := ws.New(conn, rt.clientWSOptions())
 	disconnected := rt.connected(clientWS, cr)
-	defer disconnected()
 
 	var g errgroup.Group
 	session(&g, cancel, func() error { return rt.sendEvents(ctx, f, c, newFrameEncoder(cr.format)) })
 	session(&g, cancel, func() error { return rt.readClient(ctx, c, cr) })
-	rt.closeClient(c, rt.waitSession(&g, cancel))
+	err = rt.waitSession(&g, cancel)
+	rt.closeClient(c, err)
+	disconnected(err)
 }
 
 // session runs one goroutine of a client session: the first to end cancels the
@@ -70,9 +70,8 @@ func (rt *route) sendEvents(ctx context.Context, f *feed, c *ws.Conn, fe *frameE
 	}
 }
 
-// waitSession waits for a session's goroutines. Shutdown cancels the session through
-// context.AfterFunc rather than a watcher goroutine per client, and then the session's
-// end reads as errDraining.
+// waitSession waits for a session's goroutines. Shutdown ends a session through its
+// client context (clientContext), and then the session's end reads as errDraining.
 func (rt *route) waitSession(g *errgroup.Group, cancel context.CancelFunc) error {
 	return rt.runSession(g, cancel, nil)
 }
@@ -80,11 +79,6 @@ func (rt *route) waitSession(g *errgroup.Group, cancel context.CancelFunc) error
 // runSession is waitSession that first runs main on the caller's goroutine (one
 // goroutine less per client); main's error comes first.
 func (rt *route) runSession(g *errgroup.Group, cancel context.CancelFunc, main func() error) error {
-	var drained atomic.Bool
-	stop := context.AfterFunc(rt.srv.drainCtx, func() {
-		drained.Store(true)
-		cancel()
-	})
 	var err error
 	if main != nil {
 		err = main()
@@ -93,7 +87,7 @@ func (rt *route) runSession(g *errgroup.Group, cancel context.CancelFunc, main f
 	if gerr := g.Wait(); err == nil {
 		err = gerr
 	}
-	if !stop() && drained.Load() {
+	if rt.srv.Draining() {
 		return errDraining
 	}
 	return err

@@ -24,12 +24,14 @@ func (e *directionError) Unwrap() error { return e.err }
 // first, so its refusal becomes the client's handshake status, then messages are copied
 // both ways, one at a time, and a close on either side is passed to the other.
 func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientRequest) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	ctx, cancel := rt.clientContext(r)
 	defer cancel()
 	upConn, err := dialWSUpstream(ctx, rt.dialer, cr, cr.lastEventID, websocket.Subprotocols(r))
 	if err != nil {
-		rt.metrics.failures.WithLabelValues(failureReason(err)).Inc()
-		rt.refuse(w, cr, err)
+		if ctx.Err() == nil {
+			rt.metrics.failures.WithLabelValues(failureReason(err)).Inc()
+			rt.refuse(w, cr, err)
+		}
 		return
 	}
 	rt.metrics.upstreamConnects.Inc()
@@ -45,12 +47,13 @@ func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientReque
 	up := ws.New(upConn, rt.upstreamWSOptions())
 	cl := ws.New(clientConn, rt.clientWSOptions())
 	disconnected := rt.connected(clientWS, cr)
-	defer disconnected()
 
 	var g errgroup.Group
 	session(&g, cancel, func() error { return rt.copyUpstream(ctx, up, cl) })
 	session(&g, cancel, func() error { return rt.copyClient(ctx, cl, up) })
-	rt.closeProxied(up, cl, rt.waitSession(&g, cancel))
+	err = rt.waitSession(&g, cancel)
+	rt.closeProxied(up, cl, err)
+	disconnected(err)
 }
 
 // copyUpstream copies the upstream's messages to the client.

@@ -2,9 +2,12 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -37,6 +40,7 @@ func newRoute(s *Server, cfg *config.Route, transport *http.Transport) *route {
 		client:  &http.Client{Transport: transport},
 		// Upstream connections batch queued messages into one network write.
 		dialer: ws.BatchingDialer(&websocket.Dialer{
+			NetDialContext:   trackingDial(&net.Dialer{Timeout: s.opts.UpstreamTimeout, KeepAlive: 30 * time.Second}),
 			Proxy:            http.ProxyFromEnvironment,
 			HandshakeTimeout: s.opts.UpstreamTimeout,
 			ReadBufferSize:   4096,
@@ -166,14 +170,33 @@ func (rt *route) refuse(w http.ResponseWriter, cr *clientRequest, err error) {
 	http.Error(w, "ssews: "+http.StatusText(status), status)
 }
 
-// connected records a client for its lifetime; call the returned func when it leaves.
-func (rt *route) connected(kind string, cr *clientRequest) func() {
+// connected records a client for its lifetime; call the returned func with why it
+// left (nil: the client went away by itself).
+func (rt *route) connected(kind string, cr *clientRequest) func(error) {
 	cm := rt.metrics.clients[kind]
 	cm.open.Inc()
 	cm.total.Inc()
 	rt.log.Debug("client connected", "client", cr.remoteAddr, "protocol", kind)
-	return func() {
+	return func(why error) {
 		cm.open.Dec()
-		rt.log.Debug("client disconnected", "client", cr.remoteAddr, "protocol", kind)
+		reason := "client left"
+		if why != nil && !errors.Is(why, context.Canceled) {
+			reason = why.Error()
+		}
+		rt.log.Debug("client disconnected", "client", cr.remoteAddr, "protocol", kind, "reason", reason)
+	}
+}
+
+// clientContext is the context of one client's session: it ends when the client
+// leaves before its stream starts, when the handler returns, and when shutdown
+// starts, so an upstream connect still under way is given up at once. (After a
+// WebSocket upgrade, the request's context no longer follows the client: the
+// session's reader ends it.)
+func (rt *route) clientContext(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(rt.srv.drainCtx, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
 	}
 }

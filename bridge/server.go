@@ -36,10 +36,8 @@ type Server struct {
 	log      *slog.Logger
 	routes   map[string]*route
 	upgrader websocket.Upgrader
-	// draining is closed when shutdown starts: streams end, new requests get 503.
-	draining  chan struct{}
-	drainOnce sync.Once
-	// drainCtx is cancelled with draining, for context.AfterFunc.
+	// drainCtx is cancelled when shutdown starts: streams end (sessions hang on it
+	// with context.AfterFunc), new requests get 503.
 	drainCtx    context.Context
 	cancelDrain context.CancelFunc
 	// active counts client streams, including hijacked WebSocket connections that
@@ -68,10 +66,9 @@ func New(opts Options) *Server {
 		opts.UpstreamTimeout = 10 * time.Second
 	}
 	s := &Server{
-		opts:     opts,
-		log:      opts.Logger,
-		routes:   make(map[string]*route, len(opts.Routes)),
-		draining: make(chan struct{}),
+		opts:   opts,
+		log:    opts.Logger,
+		routes: make(map[string]*route, len(opts.Routes)),
 		upgrader: websocket.Upgrader{
 			ReadBufferSize:  1024,
 			WriteBufferSize: 4096,
@@ -132,21 +129,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Drain starts shutdown: WebSocket clients get close 1001, SSE streams end, and new
 // requests are refused with 503.
 func (s *Server) Drain() {
-	s.drainOnce.Do(func() {
-		close(s.draining)
-		s.cancelDrain()
-	})
+	s.cancelDrain()
 }
 
 // Draining reports whether Drain was called.
-func (s *Server) Draining() bool {
-	select {
-	case <-s.draining:
-		return true
-	default:
-		return false
-	}
-}
+func (s *Server) Draining() bool { return s.drainCtx.Err() != nil }
 
 // Wait blocks until every client stream has ended, or ctx is done.
 func (s *Server) Wait(ctx context.Context) error {

@@ -57,7 +57,8 @@ func gapEntry(eventType, lastID string) *Entry {
 // serveSharedSSE serves an EventSource client from a shared stream: the replay after
 // its Last-Event-ID, then the live events, each written as encoded once per stream.
 func (rt *route) serveSharedSSE(w http.ResponseWriter, r *http.Request, cr *clientRequest) {
-	ctx := r.Context()
+	ctx, cancel := rt.clientContext(r)
+	defer cancel()
 	h, s, replay, err := rt.joinShared(ctx, cr, clientSSE)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -66,8 +67,9 @@ func (rt *route) serveSharedSSE(w http.ResponseWriter, r *http.Request, cr *clie
 		return
 	}
 	defer h.leave(s)
+	var why error
 	disconnected := rt.connected(clientSSE, cr)
-	defer disconnected()
+	defer func() { disconnected(why) }()
 
 	out := newSSEResponse(w, rt.srv.opts.WriteTimeout)
 	cm := rt.metrics.clients[clientSSE]
@@ -108,16 +110,17 @@ func (rt *route) serveSharedSSE(w http.ResponseWriter, r *http.Request, cr *clie
 			}
 			heartbeat.Reset(rt.cfg.Heartbeat)
 		case <-s.kicked:
-			rt.log.Debug("shared stream let the client go", "client", cr.remoteAddr, "reason", s.reason)
+			why = s.reason
 			return
 		case <-heartbeat.C:
 			if out.comment() != nil {
 				return
 			}
 			heartbeat.Reset(rt.cfg.Heartbeat)
-		case <-rt.srv.draining:
-			return
 		case <-ctx.Done():
+			if rt.srv.Draining() {
+				why = errDraining
+			}
 			return
 		}
 	}

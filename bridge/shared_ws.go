@@ -16,11 +16,11 @@ import (
 // once per stream and format; the client's messages go to the upstream that serves
 // the stream (WebSocket upstream: as frames; SSE upstream: POSTed to publish).
 func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clientRequest) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	ctx, cancel := rt.clientContext(r)
 	defer cancel()
-	h, s, replay, err := rt.joinShared(r.Context(), cr, clientWS)
+	h, s, replay, err := rt.joinShared(ctx, cr, clientWS)
 	if err != nil {
-		if r.Context().Err() == nil {
+		if ctx.Err() == nil {
 			rt.refuse(w, cr, err)
 		}
 		return
@@ -32,12 +32,13 @@ func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clien
 	}
 	c := ws.New(conn, rt.clientWSOptions())
 	disconnected := rt.connected(clientWS, cr)
-	defer disconnected()
 
 	// The handler's own goroutine sends; one more reads the client.
 	var g errgroup.Group
 	session(&g, cancel, func() error { return rt.readSharedClient(ctx, c, cr, h) })
-	rt.closeSharedClient(c, rt.runSession(&g, cancel, func() error { return rt.sendShared(ctx, c, s, replay, cr.format) }))
+	err = rt.runSession(&g, cancel, func() error { return rt.sendShared(ctx, c, s, replay, cr.format) })
+	rt.closeSharedClient(c, err)
+	disconnected(err)
 }
 
 // sendShared writes the replay, then every entry the hub queues for s.

@@ -3,7 +3,9 @@ package bridge
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -29,7 +31,16 @@ func dialWSUpstream(ctx context.Context, dialer *websocket.Dialer, cr *clientReq
 	h := cr.header.Clone()
 	d := *dialer
 	d.Subprotocols = subprotocols
-	conn, resp, err := d.DialContext(ctx, u.String(), h)
+	// gorilla reads the handshake response under its own deadline only; a client that
+	// leaves, or shutdown, must not wait for it. The dial records its connection, and
+	// ctx ending first cuts the read short.
+	dialed := &dialedConn{}
+	stop := context.AfterFunc(ctx, dialed.abort)
+	conn, resp, err := d.DialContext(context.WithValue(ctx, dialedKey{}, dialed), u.String(), h)
+	if !stop() && err == nil {
+		conn.Close()
+		return nil, transportError("ws upstream", ctx.Err())
+	}
 	if err != nil {
 		if errors.Is(err, websocket.ErrBadHandshake) && resp != nil {
 			if resp.Body != nil {
@@ -79,3 +90,46 @@ func (u *wsUpstream) setWaitHook(hook func())      { u.hook = hook }
 func (u *wsUpstream) resumeID() string             { return u.reader.LastID() }
 func (u *wsUpstream) retry() (time.Duration, bool) { return u.reader.Retry() }
 func (u *wsUpstream) close()                       { _ = u.conn.Close(websocket.CloseNormalClosure, "") }
+
+// dialedKey carries a *dialedConn to trackingDial through gorilla's dial context.
+type dialedKey struct{}
+
+// dialedConn is the network connection of a WebSocket dial under way.
+type dialedConn struct {
+	mu      sync.Mutex
+	conn    net.Conn
+	aborted bool
+}
+
+// abort makes the dial's pending read or write fail at once.
+func (d *dialedConn) abort() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.aborted = true
+	if d.conn != nil {
+		_ = d.conn.SetDeadline(time.Unix(1, 0))
+	}
+}
+
+func (d *dialedConn) set(c net.Conn) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.conn = c
+	if d.aborted {
+		_ = c.SetDeadline(time.Unix(1, 0))
+	}
+}
+
+// trackingDial dials as nd does and records the connection for dialWSUpstream.
+func trackingDial(nd *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := nd.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if d, ok := ctx.Value(dialedKey{}).(*dialedConn); ok {
+			d.set(c)
+		}
+		return c, nil
+	}
+}

@@ -126,3 +126,43 @@ func TestDrainEndsEveryKindOfClient(t *testing.T) {
 		t.Errorf("shutdown: %v", err)
 	}
 }
+
+// TestDrainGivesUpPendingUpstreamConnects: a client whose upstream has not answered
+// yet must not hold shutdown until SSEWS_UPSTREAM_TIMEOUT.
+func TestDrainGivesUpPendingUpstreamConnects(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	defer close(release)
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		select { // never answers while the test runs
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	p := startProxy(t, map[string]string{
+		"SSEWS_ROUTES":           routes("/sse", up.URL, "/ws", wsURL(up.URL)),
+		"SSEWS_UPSTREAM_TIMEOUT": "1m",
+	})
+	clientsDone := make(chan struct{}, 2)
+	go func() {
+		if resp, err := http.Get(p.url + "/sse"); err == nil {
+			resp.Body.Close()
+		}
+		clientsDone <- struct{}{}
+	}()
+	go func() {
+		if c, _, err := websocket.DefaultDialer.Dial(p.ws+"/ws", nil); err == nil {
+			c.Close()
+		}
+		clientsDone <- struct{}{}
+	}()
+	recv(t, up.requests, "first upstream request")
+	recv(t, up.requests, "second upstream request")
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := p.main.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown with connects under way: %v; want it done well before the upstream timeout", err)
+	}
+	recv(t, clientsDone, "first client answered")
+	recv(t, clientsDone, "second client answered")
+}
