@@ -7,7 +7,6 @@ import (
 	"net/http"
 
 	"github.com/gorilla/websocket"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/ssews/ssews/ws"
 )
@@ -35,22 +34,12 @@ func (rt *route) serveWSFromSSE(w http.ResponseWriter, r *http.Request, cr *clie
 	c := ws.New(conn, rt.clientWSOptions())
 	disconnected := rt.connected(clientWS, cr)
 
-	var g errgroup.Group
-	session(&g, cancel, func() error { return rt.sendEvents(ctx, f, c, newFrameEncoder(cr.format)) })
-	session(&g, cancel, func() error { return rt.readClient(ctx, c, cr) })
-	err = rt.waitSession(&g, cancel)
+	ss := rt.newSession(cancel)
+	ss.goFunc(func() error { return rt.sendEvents(ctx, f, c, newFrameEncoder(cr.format)) })
+	ss.goFunc(func() error { return rt.readClient(ctx, c, cr) })
+	err = ss.wait(nil)
 	rt.closeClient(c, err)
 	disconnected(err)
-}
-
-// session runs one goroutine of a client session: the first to end cancels the
-// session's context, which is also the context the upstream connection was opened
-// with, so a blocked upstream read ends too.
-func session(g *errgroup.Group, cancel context.CancelFunc, fn func() error) {
-	g.Go(func() error {
-		defer cancel()
-		return fn()
-	})
 }
 
 // sendEvents writes every event of f to c, one frame each.
@@ -68,29 +57,6 @@ func (rt *route) sendEvents(ctx context.Context, f *feed, c *ws.Conn, fe *frameE
 		cm.events.Inc()
 		cm.bytes.Add(float64(len(m.Data)))
 	}
-}
-
-// waitSession waits for a session's goroutines. Shutdown ends a session through its
-// client context (clientContext), and then the session's end reads as errDraining.
-func (rt *route) waitSession(g *errgroup.Group, cancel context.CancelFunc) error {
-	return rt.runSession(g, cancel, nil)
-}
-
-// runSession is waitSession that first runs main on the caller's goroutine (one
-// goroutine less per client); main's error comes first.
-func (rt *route) runSession(g *errgroup.Group, cancel context.CancelFunc, main func() error) error {
-	var err error
-	if main != nil {
-		err = main()
-		cancel()
-	}
-	if gerr := g.Wait(); err == nil {
-		err = gerr
-	}
-	if rt.srv.Draining() {
-		return errDraining
-	}
-	return err
 }
 
 // readClient takes the client's messages until it leaves: POSTed to publish when the

@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	"github.com/gorilla/websocket"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/ssews/ssews/ws"
 )
@@ -48,10 +47,10 @@ func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientReque
 	cl := ws.New(clientConn, rt.clientWSOptions())
 	disconnected := rt.connected(clientWS, cr)
 
-	var g errgroup.Group
-	session(&g, cancel, func() error { return rt.copyUpstream(ctx, up, cl) })
-	session(&g, cancel, func() error { return rt.copyClient(ctx, cl, up) })
-	err = rt.waitSession(&g, cancel)
+	ss := rt.newSession(cancel)
+	ss.goFunc(func() error { return rt.copyUpstream(ctx, up, cl) })
+	ss.goFunc(func() error { return rt.copyClient(ctx, cl, up) })
+	err = ss.wait(nil)
 	rt.closeProxied(up, cl, err)
 	disconnected(err)
 }

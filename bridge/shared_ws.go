@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	"github.com/gorilla/websocket"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/ssews/ssews/config"
 	"github.com/ssews/ssews/ws"
@@ -34,9 +33,9 @@ func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clien
 	disconnected := rt.connected(clientWS, cr)
 
 	// The handler's own goroutine sends; one more reads the client.
-	var g errgroup.Group
-	session(&g, cancel, func() error { return rt.readSharedClient(ctx, c, cr, h) })
-	err = rt.runSession(&g, cancel, func() error { return rt.sendShared(ctx, c, s, replay, cr.format) })
+	ss := rt.newSession(cancel)
+	ss.goFunc(func() error { return rt.readSharedClient(ctx, c, cr, h) })
+	err = ss.wait(func() error { return rt.sendShared(ctx, c, s, replay, cr.format) })
 	rt.closeSharedClient(c, err)
 	disconnected(err)
 }
