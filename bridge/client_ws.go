@@ -19,11 +19,8 @@ var errDraining = errors.New("server shutting down")
 func (rt *route) serveWSFromSSE(w http.ResponseWriter, r *http.Request, cr *clientRequest) {
 	ctx, cancel := rt.clientContext(r)
 	defer cancel()
-	f := newFeed(rt.dial(cr), cr.lastEventID, rt.cfg.Retry, rt.metrics, rt.log.With("client", cr.remoteAddr))
-	if err := f.connect(ctx); err != nil {
-		if ctx.Err() == nil {
-			rt.refuse(w, cr, err)
-		}
+	f, ok := rt.openFeed(ctx, w, cr)
+	if !ok {
 		return
 	}
 	defer f.close()

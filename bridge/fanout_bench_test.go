@@ -36,6 +36,25 @@ func newBenchHub(tb testing.TB, n int) (*hub, []*subscriber) {
 	return h, subs
 }
 
+// deliverer broadcasts ev and has each client take it in its wire form, reusing each
+// client's batch slices as the real handlers do.
+func deliverer(h *hub, subs []*subscriber, ev sse.Event) func() {
+	batches := make([][]*Entry, len(subs))
+	return func() {
+		h.broadcast(ev, nil)
+		for i, s := range subs {
+			batches[i] = s.take(batches[i])
+			for _, e := range batches[i] {
+				if s.kind == clientSSE {
+					_ = e.sse()
+				} else {
+					_, _ = e.frame(config.FormatJSON)
+				}
+			}
+		}
+	}
+}
+
 // BenchmarkSharedFanOut broadcasts one 100-byte event to n EventSource and n WebSocket
 // clients and has each client take it in its wire form. allocs/op stays flat as n
 // grows: an event is encoded once per stream and format, not once per client.
@@ -44,20 +63,10 @@ func BenchmarkSharedFanOut(b *testing.B) {
 	for _, n := range []int{10, 1000, 5000} {
 		b.Run(fmt.Sprintf("clients=%d", 2*n), func(b *testing.B) {
 			h, subs := newBenchHub(b, n)
-			batches := make([][]*Entry, len(subs))
+			deliver := deliverer(h, subs, ev)
 			b.ReportAllocs()
 			for b.Loop() {
-				h.broadcast(ev, nil)
-				for i, s := range subs {
-					batches[i] = s.take(batches[i])
-					for _, e := range batches[i] {
-						if s.kind == clientSSE {
-							_ = e.sse()
-						} else {
-							_, _ = e.frame(config.FormatJSON)
-						}
-					}
-				}
+				deliver()
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(subs)), "ns/delivery")
 		})
@@ -70,20 +79,7 @@ func TestSharedFanOutAllocsPerEvent(t *testing.T) {
 	ev := sse.Event{Type: "tick", Data: strings.Repeat("x", 100)}
 	measure := func(n int) float64 {
 		h, subs := newBenchHub(t, n)
-		batches := make([][]*Entry, len(subs))
-		deliver := func() {
-			h.broadcast(ev, nil)
-			for i, s := range subs {
-				batches[i] = s.take(batches[i])
-				for _, e := range batches[i] {
-					if s.kind == clientSSE {
-						_ = e.sse()
-					} else {
-						_, _ = e.frame(config.FormatJSON)
-					}
-				}
-			}
-		}
+		deliver := deliverer(h, subs, ev)
 		deliver() // each client's two batch slices come into use over two events
 		return testing.AllocsPerRun(50, deliver)
 	}

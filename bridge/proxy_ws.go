@@ -29,8 +29,8 @@ func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientReque
 	if err != nil {
 		if ctx.Err() == nil {
 			rt.metrics.failures.WithLabelValues(failureReason(err)).Inc()
-			rt.refuse(w, cr, err)
 		}
+		rt.refuse(ctx, w, cr, err)
 		return
 	}
 	rt.metrics.upstreamConnects.Inc()

@@ -84,7 +84,7 @@ func (rt *route) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt.cfg.AuthURL != nil {
 		if err := rt.authorize(r.Context(), cr, r); err != nil {
 			rt.metrics.rejected.WithLabelValues(reasonAuth).Inc()
-			rt.refuse(w, cr, err)
+			rt.refuse(r.Context(), w, cr, err)
 			return
 		}
 	}
@@ -154,9 +154,24 @@ func (rt *route) wsOptions() ws.Options {
 	}
 }
 
+// openFeed opens cr's upstream for a per-client session. When it cannot, the client
+// has been answered (refuse) and ok is false.
+func (rt *route) openFeed(ctx context.Context, w http.ResponseWriter, cr *clientRequest) (f *feed, ok bool) {
+	f = newFeed(rt.dial(cr), cr.lastEventID, rt.cfg.Retry, rt.metrics, rt.log.With("client", cr.remoteAddr))
+	if err := f.connect(ctx); err != nil {
+		rt.refuse(ctx, w, cr, err)
+		return nil, false
+	}
+	return f, true
+}
+
 // refuse answers a client whose upstream could not be opened with the status SPEC
-// section 5 assigns.
-func (rt *route) refuse(w http.ResponseWriter, cr *clientRequest, err error) {
+// section 5 assigns, unless the client has gone or shutdown started (ctx is done):
+// then nobody is waiting for the answer.
+func (rt *route) refuse(ctx context.Context, w http.ResponseWriter, cr *clientRequest, err error) {
+	if ctx.Err() != nil {
+		return
+	}
 	status := clientStatus(err)
 	level := slog.LevelWarn
 	if failureReason(err) == reasonAuth && (status == http.StatusUnauthorized || status == http.StatusForbidden) {

@@ -61,9 +61,7 @@ func (rt *route) serveSharedSSE(w http.ResponseWriter, r *http.Request, cr *clie
 	defer cancel()
 	h, s, replay, err := rt.joinShared(ctx, cr, clientSSE)
 	if err != nil {
-		if ctx.Err() == nil {
-			rt.refuse(w, cr, err)
-		}
+		rt.refuse(ctx, w, cr, err)
 		return
 	}
 	defer h.leave(s)

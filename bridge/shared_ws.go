@@ -19,9 +19,7 @@ func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clien
 	defer cancel()
 	h, s, replay, err := rt.joinShared(ctx, cr, clientWS)
 	if err != nil {
-		if ctx.Err() == nil {
-			rt.refuse(w, cr, err)
-		}
+		rt.refuse(ctx, w, cr, err)
 		return
 	}
 	defer h.leave(s)
