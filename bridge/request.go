@@ -29,6 +29,8 @@ type clientRequest struct {
 	format config.Format
 	// remoteAddr is the client's address, for logs.
 	remoteAddr string
+	// lease is the client's admission, which a handler may hand off.
+	lease *lease
 }
 
 // newClientRequest reads r once for everything the upstream side needs.

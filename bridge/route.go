@@ -78,9 +78,11 @@ func (rt *route) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		unavailable(w, rt.cfg.Retry)
 		return
 	}
-	defer rt.srv.release()
+	l := &lease{srv: rt.srv}
+	defer l.end()
 
 	cr := newClientRequest(rt.cfg, r)
+	cr.lease = l
 	if rt.cfg.AuthURL != nil {
 		if err := rt.authorize(r.Context(), cr, r); err != nil {
 			rt.metrics.rejected.WithLabelValues(reasonAuth).Inc()
@@ -199,6 +201,17 @@ func (rt *route) connected(kind string, cr *clientRequest) func(error) {
 			reason = why.Error()
 		}
 		rt.log.Debug("client disconnected", "client", cr.remoteAddr, "protocol", kind, "reason", reason)
+	}
+}
+
+// sessionContext is the context of a session that outlives its handler (lease.handOff):
+// it keeps ctx's values but not its cancellation, and shutdown still ends it.
+func (rt *route) sessionContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(rt.srv.drainCtx, cancel)
+	return sctx, func() {
+		stop()
+		cancel()
 	}
 }
 

@@ -169,6 +169,29 @@ func (s *Server) release() {
 	s.active.Done()
 }
 
+// lease is one admitted client stream. Its handler releases it on return, unless it
+// handed the stream to a goroutine of its own (handOff), which then releases it.
+type lease struct {
+	srv       *Server
+	handedOff bool
+}
+
+// end releases the stream unless it was handed off.
+func (l *lease) end() {
+	if !l.handedOff {
+		l.srv.release()
+	}
+}
+
+// handOff passes the stream to a goroutine that outlives the handler: letting the
+// handler return frees net/http's per-connection buffers and its deep stack, which
+// an idle shared client would otherwise hold for its whole life. The goroutine calls
+// the returned release when the stream ends; Wait waits for it.
+func (l *lease) handOff() (release func()) {
+	l.handedOff = true
+	return l.srv.release
+}
+
 // unavailable refuses a client while at the limit or shutting down.
 func unavailable(w http.ResponseWriter, retryAfter time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(retryAfter.Seconds()))))

@@ -64,6 +64,12 @@ func (rt *route) serveSharedSSE(w http.ResponseWriter, r *http.Request, cr *clie
 		rt.refuse(ctx, w, cr, err)
 		return
 	}
+	if conn, ok := rt.hijackSSE(w, r); ok {
+		release := cr.lease.handOff()
+		sctx, scancel := rt.sessionContext(ctx)
+		go rt.runSharedSSEConn(sctx, scancel, release, conn, cr, h, s, replay)
+		return
+	}
 	defer h.leave(s)
 	var why error
 	disconnected := rt.connected(clientSSE, cr)

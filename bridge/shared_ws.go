@@ -22,18 +22,28 @@ func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clien
 		rt.refuse(ctx, w, cr, err)
 		return
 	}
-	defer h.leave(s)
 	conn, err := ws.Upgrade(&rt.srv.upgrader, w, r, nil)
 	if err != nil {
+		h.leave(s)
 		return
 	}
 	c := ws.New(conn, rt.clientWSOptions())
-	disconnected := rt.connected(clientWS, cr)
+	release := cr.lease.handOff()
+	sctx, scancel := rt.sessionContext(ctx)
+	go rt.runSharedWS(sctx, scancel, release, c, cr, h, s, replay)
+}
 
-	// The handler's own goroutine sends; one more reads the client.
+// runSharedWS is a shared WebSocket client's session, on a goroutine of its own so
+// that the handler could return (lease.handOff): it sends, and one more goroutine
+// reads the client.
+func (rt *route) runSharedWS(ctx context.Context, cancel, release func(), c *ws.Conn, cr *clientRequest, h *hub, s *subscriber, replay []*Entry) {
+	defer release()
+	defer cancel()
+	defer h.leave(s)
+	disconnected := rt.connected(clientWS, cr)
 	ss := rt.newSession(cancel)
 	ss.goFunc(func() error { return rt.readSharedClient(ctx, c, cr, h) })
-	err = ss.wait(func() error { return rt.sendShared(ctx, c, s, replay, cr.format) })
+	err := ss.wait(func() error { return rt.sendShared(ctx, c, s, replay, cr.format) })
 	rt.closeSharedClient(c, err)
 	disconnected(err)
 }

@@ -293,3 +293,34 @@ func TestSharedWebSocketUpstreamFansOutFrames(t *testing.T) {
 		t.Errorf("upstream connections %d; want 1", n)
 	}
 }
+
+// TestSharedStreamHeaders: an HTTP/1.1 shared stream is served on a taken-over
+// connection, so its response head is ssews's own: it must still carry the SSE and
+// CORS headers and start with the retry.
+func TestSharedStreamHeaders(t *testing.T) {
+	t.Parallel()
+	tk := newTicker(t)
+	p := startProxy(t, map[string]string{
+		"SSEWS_CONFIG":          sharedRoute(t, "/live", tk.URL),
+		"SSEWS_ALLOWED_ORIGINS": "https://app.example",
+		"SSEWS_RETRY":           "2s",
+	})
+	s := openSSE(t, p.url+"/live", http.Header{"Origin": {"https://app.example"}})
+	for k, want := range map[string]string{
+		"Content-Type":                     "text/event-stream",
+		"Cache-Control":                    "no-cache",
+		"Access-Control-Allow-Origin":      "https://app.example",
+		"Access-Control-Allow-Credentials": "true",
+		"Vary":                             "Origin",
+	} {
+		if got := s.resp.Header.Get(k); got != want {
+			t.Errorf("%s: %q; want %q", k, got, want)
+		}
+	}
+	recv(t, tk.open, "upstream connection")
+	waitMetric(t, p, `ssews_connections{client="sse",route="/live"}`, 1)
+	tk.send("data: x\n\n")
+	if ev := s.next(t); ev.Data != "x" || ev.Retry != 2000 || !ev.HasRetry {
+		t.Errorf("first event %+v; want data x after retry 2000", ev)
+	}
+}

@@ -1,0 +1,62 @@
+package test
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"runtime"
+	"testing"
+)
+
+// BenchmarkSharedIdleClient measures what one idle client of a shared stream costs
+// ssews: heap plus goroutine stacks, after a collection, per client, with b.N clients
+// of each kind connected. Clients are raw TCP connections that sent their request and
+// read nothing, so the client side adds only a socket to the measure.
+func BenchmarkSharedIdleClient(b *testing.B) {
+	for _, kind := range []string{"sse", "ws"} {
+		b.Run(kind, func(b *testing.B) {
+			up := newSSEBackend(b, func(w http.ResponseWriter, r *http.Request, n int) { <-r.Context().Done() })
+			p := startProxy(b, map[string]string{"SSEWS_CONFIG": sharedRoute(b, "/idle", up.URL)})
+			warm := dialRaw(b, p, kind) // the stream's hub and upstream connection exist before measuring
+			defer warm.Close()
+			waitMetric(b, p, fmt.Sprintf(`ssews_connections{client=%q,route="/idle"}`, kind), 1)
+			before := liveMemory()
+			conns := make([]net.Conn, 0, b.N)
+			for range b.N {
+				conns = append(conns, dialRaw(b, p, kind))
+			}
+			waitMetric(b, p, fmt.Sprintf(`ssews_connections{client=%q,route="/idle"}`, kind), float64(b.N+1))
+			after := liveMemory()
+			b.ReportMetric(float64(after-before)/float64(b.N), "B/client")
+			for _, c := range conns {
+				c.Close()
+			}
+		})
+	}
+}
+
+// dialRaw opens a client of the given kind that sends its request and never reads.
+func dialRaw(tb testing.TB, p *proxy, kind string) net.Conn {
+	tb.Helper()
+	c, err := net.Dial("tcp", p.main.Addr())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req := "GET /idle HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+	if kind == "ws" {
+		req = "GET /idle HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	}
+	if _, err := c.Write([]byte(req)); err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// liveMemory is heap in use plus goroutine stacks, after a collection.
+func liveMemory() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse + ms.StackInuse
+}
