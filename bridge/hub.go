@@ -105,6 +105,29 @@ func (h *hub) join(s *subscriber, lastID string) (replay []*Entry, miss bool, er
 	return replay, miss, nil
 }
 
+// attach switches s to direct delivery through deliver, for a client whose
+// connection has a bounded queue of its own (as long as s's): what queued up for it
+// goes first, under the lock, so it sees the stream's order with no gap. onKick is
+// called when the hub lets the client go. False means it was let go already.
+func (h *hub) attach(s *subscriber, deliver func(*Entry) bool, onKick func()) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s.onKick = onKick
+	if _, ok := h.clients[s]; !ok {
+		return false
+	}
+	for _, e := range s.take(nil) {
+		if !deliver(e) {
+			delete(h.clients, s)
+			s.kick(errSlowClient)
+			h.rt.metrics.clients[s.kind].slowDrop.Inc()
+			return false
+		}
+	}
+	s.direct = deliver
+	return true
+}
+
 // leave removes a client; the last one out starts the linger.
 func (h *hub) leave(s *subscriber) {
 	h.mu.Lock()

@@ -60,7 +60,7 @@ func (hs *hubSet) start(key string, cr *clientRequest) *hub {
 		cancel:  cancel,
 		metrics: rt.metrics,
 		ready:   make(chan struct{}),
-		history: newRing(rt.cfg.Replay, max(minReplayBytes, 4*int(rt.cfg.MaxMessage))),
+		history: newRing(rt.cfg.Replay, rt.replayBytes()),
 		clients: map[*subscriber]struct{}{},
 		done:    make(chan struct{}),
 	}
@@ -103,6 +103,11 @@ func (hs *hubSet) closeAll() {
 		h.close()
 	}
 	hs.wg.Wait()
+}
+
+// replayBytes is the byte bound of a shared stream's replay buffer.
+func (rt *route) replayBytes() int {
+	return max(minReplayBytes, 4*int(rt.cfg.MaxMessage))
 }
 
 // clientQueueBytes is the byte bound of one shared client's queue.

@@ -27,60 +27,76 @@ func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clien
 		h.leave(s)
 		return
 	}
-	c := ws.New(conn, rt.clientWSOptions())
+	c := ws.New(conn, rt.sharedWSOptions())
 	release := cr.lease.handOff()
 	sctx, scancel := rt.sessionContext(ctx)
 	go rt.runSharedWS(sctx, scancel, release, c, cr, h, s, replay)
 }
 
 // runSharedWS is a shared WebSocket client's session, on a goroutine of its own so
-// that the handler could return (lease.handOff): it sends, and one more goroutine
-// reads the client.
+// that the handler could return (lease.handOff). It sends the replay (live events
+// wait in the client's queue meanwhile), then has the hub deliver frames straight
+// into the connection's queue, which is the client's queue from then on, so the
+// connection's writer is the only goroutine an event wakes; this one reads the client.
 func (rt *route) runSharedWS(ctx context.Context, cancel, release func(), c *ws.Conn, cr *clientRequest, h *hub, s *subscriber, replay []*Entry) {
 	defer release()
 	defer cancel()
 	defer h.leave(s)
 	disconnected := rt.connected(clientWS, cr)
-	ss := rt.newSession(cancel)
-	ss.goFunc(func() error { return rt.readSharedClient(ctx, c, cr, h) })
-	err := ss.wait(func() error { return rt.sendShared(ctx, c, s, replay, cr.format) })
+	err := rt.sendReplay(ctx, c, replay, cr.format)
+	if err == nil && h.attach(s, rt.deliverFrames(c, cr.format), cancel) {
+		err = rt.readSharedClient(ctx, c, cr, h)
+	}
+	select {
+	case <-s.kicked:
+		err = s.reason
+	default:
+	}
+	if rt.srv.Draining() {
+		err = errDraining
+	}
 	rt.closeSharedClient(c, err)
 	disconnected(err)
 }
 
-// sendShared writes the replay, then every entry the hub queues for s.
-func (rt *route) sendShared(ctx context.Context, c *ws.Conn, s *subscriber, replay []*Entry, format config.Format) error {
+// deliverFrames puts an entry's frame, prepared once per stream and format, into c's
+// queue without blocking; false (the client is too slow) only when the queue is full.
+func (rt *route) deliverFrames(c *ws.Conn, format config.Format) func(*Entry) bool {
 	cm := rt.metrics.clients[clientWS]
-	send := func(e *Entry) error {
+	return func(e *Entry) bool {
+		pm, n := e.frame(format)
+		switch err := c.TrySendPrepared(pm, n); {
+		case err == nil:
+			cm.events.Inc()
+			cm.bytes.Add(float64(n))
+		case errors.Is(err, ws.ErrQueueFull):
+			return false
+		}
+		return true // a closed connection: its session is ending and will leave
+	}
+}
+
+// sendReplay sends a resuming client what it missed, waiting for room as it goes.
+func (rt *route) sendReplay(ctx context.Context, c *ws.Conn, replay []*Entry, format config.Format) error {
+	cm := rt.metrics.clients[clientWS]
+	for _, e := range replay {
 		pm, n := e.frame(format)
 		if err := c.SendPrepared(ctx, pm, n); err != nil {
 			return err
 		}
 		cm.events.Inc()
 		cm.bytes.Add(float64(n))
-		return nil
 	}
-	for _, e := range replay {
-		if err := send(e); err != nil {
-			return err
-		}
-	}
-	var batch []*Entry
-	for {
-		select {
-		case <-s.ready:
-			batch = s.take(batch)
-			for _, e := range batch {
-				if err := send(e); err != nil {
-					return err
-				}
-			}
-		case <-s.kicked:
-			return s.reason
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return nil
+}
+
+// sharedWSOptions are a shared WebSocket client's connection options: once attached,
+// its queue is the client's queue, SSEWS_CLIENT_BUFFER events and the byte bound.
+func (rt *route) sharedWSOptions() ws.Options {
+	o := rt.wsOptions()
+	o.QueueLen = rt.srv.opts.ClientBuffer
+	o.QueueBytes = int(rt.clientQueueBytes())
+	return o
 }
 
 // readSharedClient takes the client's messages until it leaves.

@@ -28,6 +28,11 @@ type subscriber struct {
 
 	// ready holds a token while pending is not empty.
 	ready chan struct{}
+	// direct, once set (hub.attach, under the hub's lock), delivers entries instead
+	// of queueing them: into a WebSocket connection's own bounded queue.
+	direct func(*Entry) bool
+	// onKick, when set (under the hub's lock), is called when the client is let go.
+	onKick func()
 
 	kicked   chan struct{} // closed when the hub lets the client go
 	kickOnce sync.Once
@@ -48,6 +53,9 @@ func newSubscriber(events int, maxBytes int64, kind string) *subscriber {
 // A single entry larger than the byte bound still goes into an empty queue, so a big
 // but legal event reaches a client that keeps up.
 func (s *subscriber) offer(e *Entry) bool {
+	if s.direct != nil {
+		return s.direct(e)
+	}
 	s.mu.Lock()
 	n := len(s.pending)
 	if n >= s.maxEvents || (n > 0 && s.bytes+int64(e.size) > s.maxBytes) {
@@ -87,5 +95,8 @@ func (s *subscriber) kick(reason error) {
 	s.kickOnce.Do(func() {
 		s.reason = reason
 		close(s.kicked)
+		if s.onKick != nil {
+			s.onKick()
+		}
 	})
 }

@@ -20,6 +20,10 @@ func BenchmarkSharedIdleClient(b *testing.B) {
 			warm := dialRaw(b, p, kind) // the stream's hub and upstream connection exist before measuring
 			defer warm.Close()
 			waitMetric(b, p, fmt.Sprintf(`ssews_connections{client=%q,route="/idle"}`, kind), 1)
+			var m0, m1 runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&m0)
+			g0 := runtime.NumGoroutine()
 			before := liveMemory()
 			conns := make([]net.Conn, 0, b.N)
 			for range b.N {
@@ -27,7 +31,11 @@ func BenchmarkSharedIdleClient(b *testing.B) {
 			}
 			waitMetric(b, p, fmt.Sprintf(`ssews_connections{client=%q,route="/idle"}`, kind), float64(b.N+1))
 			after := liveMemory()
+			runtime.ReadMemStats(&m1)
 			b.ReportMetric(float64(after-before)/float64(b.N), "B/client")
+			b.ReportMetric(float64(m1.HeapInuse-m0.HeapInuse)/float64(b.N), "heapB/client")
+			b.ReportMetric(float64(m1.StackInuse-m0.StackInuse)/float64(b.N), "stackB/client")
+			b.ReportMetric(float64(runtime.NumGoroutine()-g0)/float64(b.N), "goroutines/client")
 			for _, c := range conns {
 				c.Close()
 			}
