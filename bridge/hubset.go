@@ -31,22 +31,33 @@ func newHubSet(rt *route, ctx context.Context) *hubSet {
 	return &hubSet{rt: rt, ctx: ctx, hubs: map[string]*hub{}}
 }
 
-// get returns the hub of cr's stream, starting it when there is none.
-func (hs *hubSet) get(cr *clientRequest) *hub {
+// get returns the hub of cr's stream, creating it when there is none. A new hub does
+// not run until its creator calls start, after joining it: the client that opens a
+// stream then sees it from its very first event.
+func (hs *hubSet) get(cr *clientRequest) (h *hub, created bool) {
 	key := cr.upstream.String()
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
 	if h, ok := hs.hubs[key]; ok {
-		return h
+		return h, false
 	}
-	h := hs.start(key, cr)
+	h = hs.newHub(key, cr)
 	hs.hubs[key] = h
-	return h
+	hs.wg.Add(1) // here, under the lock, so closeAll waits for a hub about to start
+	return h, true
 }
 
-// start creates a stream's hub and its goroutine. A shared upstream connection
-// carries no client's headers: it is everyone's.
-func (hs *hubSet) start(key string, cr *clientRequest) *hub {
+// start runs a hub that get created.
+func (hs *hubSet) start(h *hub) {
+	go func() {
+		defer hs.wg.Done()
+		h.run()
+	}()
+}
+
+// newHub creates a stream's hub. A shared upstream connection carries no client's
+// headers: it is everyone's.
+func (hs *hubSet) newHub(key string, cr *clientRequest) *hub {
 	rt := hs.rt
 	shared := &clientRequest{route: rt.cfg, upstream: cr.upstream, header: http.Header{}, format: rt.cfg.Format}
 	ctx, cancel := context.WithCancel(hs.ctx)
@@ -74,11 +85,6 @@ func (hs *hubSet) start(key string, cr *clientRequest) *hub {
 		}
 		h.mu.Unlock()
 	}
-	hs.wg.Add(1)
-	go func() {
-		defer hs.wg.Done()
-		h.run()
-	}()
 	return h
 }
 

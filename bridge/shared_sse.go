@@ -10,14 +10,17 @@ import (
 )
 
 // joinShared finds (or starts) cr's stream and joins it, then waits for the upstream's
-// first answer. Joining first means the client that opens a stream sees it from its
-// very first event. Before the client's stream starts, an upstream refusal is the
+// first answer. A new stream starts only once its first client has joined, so that
+// client sees it from its very first event. Before the client's stream starts, an upstream refusal is the
 // client's status, as in per-client mode.
 func (rt *route) joinShared(ctx context.Context, cr *clientRequest, kind string) (*hub, *subscriber, []*Entry, error) {
 	for attempt := 0; ; attempt++ {
-		h := rt.hubs.get(cr)
+		h, created := rt.hubs.get(cr)
 		s := newSubscriber(rt.srv.opts.ClientBuffer, rt.clientQueueBytes(), kind)
 		replay, miss, joinErr := h.join(s, cr.lastEventID)
+		if created {
+			rt.hubs.start(h)
+		}
 		select {
 		case <-h.ready:
 		case <-ctx.Done():

@@ -45,9 +45,10 @@ func (rt *route) hijackSSE(w http.ResponseWriter, r *http.Request) (net.Conn, bo
 }
 
 // runSharedSSEConn serves a shared EventSource client on a taken-over connection:
-// the replay, then each batch the hub queues, written with one vectored write of the
-// entries' shared bytes. A one-byte read notices the client leaving (EventSource
-// sends nothing after its request), the heartbeat keeps proxies from timing out.
+// the replay, then the live stream, which the hub writes itself while the socket
+// keeps up (sseConnWriter); this goroutine writes out what had to wait, and the
+// heartbeat. A one-byte read notices the client leaving (EventSource sends nothing
+// after its request).
 func (rt *route) runSharedSSEConn(ctx context.Context, cancel, release func(), conn net.Conn, cr *clientRequest, h *hub, s *subscriber, replay []*Entry) {
 	defer release()
 	defer cancel()
@@ -59,44 +60,48 @@ func (rt *route) runSharedSSEConn(ctx context.Context, cancel, release func(), c
 	defer func() { disconnected(why) }()
 
 	cm := rt.metrics.clients[clientSSE]
-	var bufs net.Buffers
-	write := func(entries []*Entry) error {
-		bufs = bufs[:0]
-		for _, e := range entries {
+	w := newSSEConnWriter(conn, rt.srv.opts.WriteTimeout, rt.srv.opts.ClientBuffer, int(rt.clientQueueBytes()))
+	if len(replay) > 0 {
+		bufs := make(net.Buffers, 0, len(replay))
+		for _, e := range replay {
 			bufs = append(bufs, e.sse())
 		}
 		_ = conn.SetWriteDeadline(time.Now().Add(rt.srv.opts.WriteTimeout))
-		v := bufs // WriteTo consumes its receiver
-		n, err := v.WriteTo(conn)
-		cm.events.Add(float64(len(entries)))
+		n, err := bufs.WriteTo(conn)
+		cm.events.Add(float64(len(replay)))
 		cm.bytes.Add(float64(n))
-		return err
-	}
-	if len(replay) > 0 {
-		if why = write(replay); why != nil {
+		if why = err; err != nil {
 			return
 		}
 	}
-	heartbeat := time.NewTimer(rt.cfg.Heartbeat)
+	deliver := func(e *Entry) bool {
+		b := e.sse()
+		if !w.deliver(b) {
+			return false
+		}
+		cm.events.Inc()
+		cm.bytes.Add(float64(len(b)))
+		return true
+	}
+	if !h.attach(s, deliver, cancel) {
+		why = s.reason
+		return
+	}
+	heartbeat := time.NewTicker(rt.cfg.Heartbeat)
 	defer heartbeat.Stop()
-	var batch []*Entry
 	for {
 		select {
-		case <-s.ready:
-			batch = s.take(batch)
-			if why = write(batch); why != nil {
+		case <-w.wake:
+			if why = w.flush(); why != nil {
 				return
 			}
-			heartbeat.Reset(rt.cfg.Heartbeat)
 		case <-s.kicked:
 			why = s.reason
 			return
 		case <-heartbeat.C:
-			_ = conn.SetWriteDeadline(time.Now().Add(rt.srv.opts.WriteTimeout))
-			if _, why = conn.Write(heartbeatComment); why != nil {
-				return
-			}
-			heartbeat.Reset(rt.cfg.Heartbeat)
+			// A comment per interval, busy or not: one write every few seconds is
+			// cheaper than tracking idleness per event for thousands of clients.
+			w.deliver(heartbeatComment)
 		case <-ctx.Done():
 			if rt.srv.Draining() {
 				why = errDraining
