@@ -43,51 +43,55 @@ func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientReque
 		upConn.Close()
 		return
 	}
-	up := ws.New(upConn, rt.upstreamWSOptions())
-	cl := ws.New(clientConn, rt.clientWSOptions())
+	// Each side's reader goroutine hands its messages straight to the other side's
+	// writer (ws.Options.OnMessage): a message costs two goroutine wake-ups, no
+	// more, and a full queue on one side stops the reading of the other.
+	var up, cl *ws.Conn
+	both := make(chan struct{}) // the callbacks may run before both exist
+	upOpts, clOpts := rt.upstreamWSOptions(), rt.clientWSOptions()
+	upOpts.OnMessage = func(m ws.Message) {
+		<-both
+		rt.relayToClient(ctx, cl, m)
+	}
+	clOpts.OnMessage = func(m ws.Message) {
+		<-both
+		if up.Send(ctx, m) == nil {
+			rt.metrics.msgForwarded.Inc()
+		}
+	}
+	up = ws.New(upConn, upOpts)
+	cl = ws.New(clientConn, clOpts)
+	close(both)
 	disconnected := rt.connected(clientWS, cr)
 
-	ss := rt.newSession(cancel)
-	ss.goFunc(func() error { return rt.copyUpstream(ctx, up, cl) })
-	ss.goFunc(func() error { return rt.copyClient(ctx, cl, up) })
-	err = ss.wait(nil)
+	select {
+	case <-up.Done():
+		err = &directionError{fromUpstream: true, err: up.Err()}
+		if errors.Is(up.Err(), websocket.ErrReadLimit) {
+			rt.metrics.oversizeUpstream.Inc()
+		}
+	case <-cl.Done():
+		err = &directionError{err: cl.Err()}
+		rt.countClientClose(cl.Err())
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if rt.srv.Draining() {
+		err = errDraining
+	}
 	rt.closeProxied(up, cl, err)
 	disconnected(err)
 }
 
-// copyUpstream copies the upstream's messages to the client.
-func (rt *route) copyUpstream(ctx context.Context, up, cl *ws.Conn) error {
-	cm := rt.metrics.clients[clientWS]
-	for {
-		m, err := up.Read(ctx)
-		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
-				rt.metrics.oversizeUpstream.Inc()
-			}
-			return &directionError{fromUpstream: true, err: err}
-		}
-		rt.metrics.eventsIn.Inc()
-		rt.metrics.bytesIn.Add(float64(len(m.Data)))
-		if err := cl.Send(ctx, m); err != nil {
-			return &directionError{err: err}
-		}
+// relayToClient passes one upstream message to the client, waiting for room in its
+// queue.
+func (rt *route) relayToClient(ctx context.Context, cl *ws.Conn, m ws.Message) {
+	rt.metrics.eventsIn.Inc()
+	rt.metrics.bytesIn.Add(float64(len(m.Data)))
+	if cl.Send(ctx, m) == nil {
+		cm := rt.metrics.clients[clientWS]
 		cm.events.Inc()
 		cm.bytes.Add(float64(len(m.Data)))
-	}
-}
-
-// copyClient copies the client's messages to the upstream.
-func (rt *route) copyClient(ctx context.Context, cl, up *ws.Conn) error {
-	for {
-		m, err := cl.Read(ctx)
-		if err != nil {
-			rt.countClientClose(err)
-			return &directionError{err: err}
-		}
-		if err := up.Send(ctx, m); err != nil {
-			return &directionError{fromUpstream: true, err: err}
-		}
-		rt.metrics.msgForwarded.Inc()
 	}
 }
 

@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"context"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,13 @@ type Options struct {
 	// byte limit. A single message larger than this still enters an empty
 	// queue.
 	QueueBytes int
+
+	// OnMessage, when set, is handed every data message in order on the
+	// connection's reader goroutine instead of Read: a session that only
+	// relays messages then needs no goroutine of its own to take them. It may
+	// block, and the peer is not read meanwhile, which is the backpressure.
+	// Read must not be used with it.
+	OnMessage func(Message)
 }
 
 const (
@@ -99,6 +107,10 @@ type Conn struct {
 	ws   *websocket.Conn
 	opts Options
 	q    *queue
+
+	// ctx ends with the connection (Context).
+	ctx       context.Context
+	cancelCtx context.CancelFunc
 
 	// out is the batching wrapper under ws when the connection came from
 	// Upgrade or BatchingDialer; nil otherwise, and every message is
@@ -159,6 +171,7 @@ func New(c *websocket.Conn, opts Options) *Conn {
 		writerDone: make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
+	wc.ctx, wc.cancelCtx = context.WithCancel(context.Background())
 	if opts.ReadLimit > 0 {
 		c.SetReadLimit(opts.ReadLimit)
 	}
@@ -245,7 +258,13 @@ func (c *Conn) release() {
 	c.in.close(false) // frees a blocked reader; Read still gets what arrived
 	_ = c.ws.Close()
 	close(c.done)
+	c.cancelCtx()
 }
+
+// Context is done once the connection is closed, like Done: for
+// context.AfterFunc, so that cleanup after a connection needs no goroutine
+// waiting for it, and as the context of work done on the connection's behalf.
+func (c *Conn) Context() context.Context { return c.ctx }
 
 // closedErr is what Send returns once the queue no longer takes messages.
 func (c *Conn) closedErr() error {

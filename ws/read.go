@@ -76,6 +76,10 @@ func (c *Conn) readLoop() {
 		// dropped and reading goes on, to reach the peer's close frame
 		// that Close is waiting for.
 		m := Message{Binary: typ == websocket.BinaryMessage, Data: data}
+		if c.opts.OnMessage != nil {
+			c.opts.OnMessage(m)
+			continue
+		}
 		_ = c.in.push(context.Background(), item{msg: m, size: len(data)}, true)
 	}
 }

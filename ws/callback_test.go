@@ -1,0 +1,45 @@
+package ws_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/ssews/ssews/ws"
+)
+
+// TestOnMessageDeliversInOrderAndContextEnds: with OnMessage, messages arrive in
+// order on the reader goroutine, and Context ends when the peer closes.
+func TestOnMessageDeliversInOrderAndContextEnds(t *testing.T) {
+	server, peer := rawPair(t, pairOptions{})
+	got := make(chan string, 16)
+	c := ws.New(server, ws.Options{OnMessage: func(m ws.Message) { got <- string(m.Data) }})
+	defer c.CloseNow(websocket.CloseNormalClosure, "")
+	for i := range 5 {
+		peer.WriteMessage(websocket.TextMessage, []byte(fmt.Sprint(i)))
+	}
+	for i := range 5 {
+		select {
+		case m := <-got:
+			if m != fmt.Sprint(i) {
+				t.Fatalf("message %d: got %q", i, m)
+			}
+		case <-time.After(waitLimit):
+			t.Fatalf("message %d did not arrive", i)
+		}
+	}
+	if err := c.Context().Err(); err != nil {
+		t.Fatalf("context done while open: %v", err)
+	}
+	peer.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(4001, "bye"))
+	select {
+	case <-c.Context().Done():
+	case <-time.After(waitLimit):
+		t.Fatal("context not done after the peer closed")
+	}
+	if code, _, ok := ws.CloseCode(c.Err()); !ok || code != 4001 {
+		t.Errorf("Err %v; want the peer's close 4001", c.Err())
+	}
+}
