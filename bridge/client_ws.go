@@ -65,17 +65,23 @@ func (rt *route) readClient(ctx context.Context, c *ws.Conn, cr *clientRequest) 
 			rt.countClientClose(err)
 			return err
 		}
-		if rt.cfg.Publish == nil {
-			rt.metrics.msgNoPublish.Inc()
-			continue
-		}
-		if err := rt.publish(ctx, cr, m); err != nil {
-			rt.metrics.msgFailed.Inc()
-			rt.log.Warn("publish failed", "client", cr.remoteAddr, "err", err)
-			continue
-		}
-		rt.metrics.msgForwarded.Inc()
+		rt.publishMessage(ctx, cr, m)
 	}
+}
+
+// publishMessage POSTs a WebSocket client's message to the route's publish URL, or
+// counts it dropped when the route has none.
+func (rt *route) publishMessage(ctx context.Context, cr *clientRequest, m ws.Message) {
+	if rt.cfg.Publish == nil {
+		rt.metrics.msgNoPublish.Inc()
+		return
+	}
+	if err := rt.publish(ctx, cr, m); err != nil {
+		rt.metrics.msgFailed.Inc()
+		rt.log.Warn("publish failed", "client", cr.remoteAddr, "err", err)
+		return
+	}
+	rt.metrics.msgForwarded.Inc()
 }
 
 // countClientClose counts a client message over max_message, which gorilla answers

@@ -27,36 +27,61 @@ func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clien
 		h.leave(s)
 		return
 	}
-	c := ws.New(conn, rt.sharedWSOptions())
+	// The session is callbacks: the connection's reader hands the client's
+	// messages over (OnMessage), the hub delivers into the connection's queue
+	// (attach), and cleanup runs when the connection ends. An idle shared client
+	// costs its connection's two goroutines and nothing more.
+	var c *ws.Conn
+	created := make(chan struct{})
+	opts := rt.sharedWSOptions()
+	opts.OnMessage = func(m ws.Message) {
+		<-created
+		rt.fromSharedClient(c.Context(), cr, h, m)
+	}
+	c = ws.New(conn, opts)
+	close(created)
 	release := cr.lease.handOff()
-	sctx, scancel := rt.sessionContext(ctx)
-	go rt.runSharedWS(sctx, scancel, release, c, cr, h, s, replay)
+	disconnected := rt.connected(clientWS, cr)
+	stopDrain := context.AfterFunc(rt.srv.drainCtx, func() { rt.closeSharedClient(c, errDraining) })
+	context.AfterFunc(c.Context(), func() {
+		stopDrain()
+		h.leave(s)
+		why := c.Err()
+		rt.countClientClose(why)
+		select {
+		case <-s.kicked:
+			why = s.reason
+		default:
+		}
+		if rt.srv.Draining() {
+			why = errDraining
+		}
+		disconnected(why)
+		release()
+	})
+	if err := rt.sendReplay(c.Context(), c, replay, cr.format); err != nil {
+		rt.closeSharedClient(c, err)
+		return
+	}
+	// Let go by the hub: close with the code that says why, off the hub's lock.
+	onKick := func() { go rt.closeSharedClient(c, s.reason) }
+	if !h.attach(s, rt.deliverFrames(c, cr.format), onKick) {
+		rt.closeSharedClient(c, s.reason)
+	}
 }
 
-// runSharedWS is a shared WebSocket client's session, on a goroutine of its own so
-// that the handler could return (lease.handOff). It sends the replay (live events
-// wait in the client's queue meanwhile), then has the hub deliver frames straight
-// into the connection's queue, which is the client's queue from then on, so the
-// connection's writer is the only goroutine an event wakes; this one reads the client.
-func (rt *route) runSharedWS(ctx context.Context, cancel, release func(), c *ws.Conn, cr *clientRequest, h *hub, s *subscriber, replay []*Entry) {
-	defer release()
-	defer cancel()
-	defer h.leave(s)
-	disconnected := rt.connected(clientWS, cr)
-	err := rt.sendReplay(ctx, c, replay, cr.format)
-	if err == nil && h.attach(s, rt.deliverFrames(c, cr.format), cancel) {
-		err = rt.readSharedClient(ctx, c, cr, h)
+// fromSharedClient passes a shared WebSocket client's message to the upstream that
+// serves the stream: a WebSocket upstream as a frame, an SSE upstream by publish.
+func (rt *route) fromSharedClient(ctx context.Context, cr *clientRequest, h *hub, m ws.Message) {
+	if rt.cfg.UpstreamIsSSE() {
+		rt.publishMessage(ctx, cr, m)
+		return
 	}
-	select {
-	case <-s.kicked:
-		err = s.reason
-	default:
+	if err := h.sendUpstream(ctx, m); err != nil {
+		rt.metrics.msgFailed.Inc()
+		return
 	}
-	if rt.srv.Draining() {
-		err = errDraining
-	}
-	rt.closeSharedClient(c, err)
-	disconnected(err)
+	rt.metrics.msgForwarded.Inc()
 }
 
 // deliverFrames puts an entry's frame, prepared once per stream and format, into c's
@@ -97,25 +122,6 @@ func (rt *route) sharedWSOptions() ws.Options {
 	o.QueueLen = rt.srv.opts.ClientBuffer
 	o.QueueBytes = int(rt.clientQueueBytes())
 	return o
-}
-
-// readSharedClient takes the client's messages until it leaves.
-func (rt *route) readSharedClient(ctx context.Context, c *ws.Conn, cr *clientRequest, h *hub) error {
-	if rt.cfg.UpstreamIsSSE() {
-		return rt.readClient(ctx, c, cr)
-	}
-	for {
-		m, err := c.Read(ctx)
-		if err != nil {
-			rt.countClientClose(err)
-			return err
-		}
-		if err := h.sendUpstream(ctx, m); err != nil {
-			rt.metrics.msgFailed.Inc()
-			continue
-		}
-		rt.metrics.msgForwarded.Inc()
-	}
 }
 
 // closeSharedClient ends a shared client's session with the code that says why: 1013
