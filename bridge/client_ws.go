@@ -28,7 +28,7 @@ func (rt *route) serveWSFromSSE(w http.ResponseWriter, r *http.Request, cr *clie
 	if err != nil {
 		return // the upgrader has answered the client
 	}
-	c := ws.New(conn, rt.clientWSOptions())
+	c := ws.New(conn, rt.wsOptions())
 	disconnected := rt.connected(clientWS, cr)
 
 	ss := rt.newSession(cancel)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -157,7 +156,7 @@ func (mr *MessageReader) fromEnvelope(data []byte, ev *sse.Event) bool {
 	}
 	if ms, err := strconv.ParseInt(string(env.Retry), 10, 64); len(env.Retry) > 0 && err == nil && ms >= 0 {
 		ev.Retry, ev.HasRetry = ms, true
-		mr.retry, mr.hasRetry = retryDuration(ms), true
+		mr.retry, mr.hasRetry = sse.RetryDuration(ms), true
 	}
 	return true
 }
@@ -165,13 +164,4 @@ func (mr *MessageReader) fromEnvelope(data []byte, ev *sse.Event) bool {
 func isJSONObject(b []byte) bool {
 	b = bytes.TrimLeft(b, " \t\r\n")
 	return len(b) > 0 && b[0] == '{'
-}
-
-// retryDuration converts a retry in milliseconds, capped where time.Duration ends: a
-// stream that asks for a very long wait gets the longest there is, not a negative one.
-func retryDuration(ms int64) time.Duration {
-	if ms > int64(math.MaxInt64/time.Millisecond) {
-		return math.MaxInt64
-	}
-	return time.Duration(ms) * time.Millisecond
 }

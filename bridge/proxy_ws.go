@@ -48,7 +48,7 @@ func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientReque
 	// more, and a full queue on one side stops the reading of the other.
 	var up, cl *ws.Conn
 	both := make(chan struct{}) // the callbacks may run before both exist
-	upOpts, clOpts := rt.upstreamWSOptions(), rt.clientWSOptions()
+	upOpts, clOpts := rt.wsOptions(), rt.wsOptions()
 	upOpts.OnMessage = func(m ws.Message) {
 		<-both
 		rt.relayToClient(ctx, cl, m)

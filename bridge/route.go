@@ -123,7 +123,7 @@ func (rt *route) dial(cr *clientRequest) dialFunc {
 	if rt.cfg.UpstreamIsSSE() {
 		return dialSSE(rt.client, cr, int(rt.cfg.MaxMessage))
 	}
-	return dialWS(rt.dialer, cr, rt.upstreamWSOptions())
+	return dialWS(rt.dialer, cr, rt.wsOptions())
 }
 
 // Per-connection write queues: long enough that a connection's writer can batch what
@@ -134,18 +134,10 @@ const (
 	wsQueueBytes = 1 << 20
 )
 
-// upstreamWSOptions are the options of a WebSocket connection to the upstream.
-func (rt *route) upstreamWSOptions() ws.Options {
-	return rt.wsOptions()
-}
-
-// clientWSOptions are the options of a WebSocket client connection. In per-client
-// mode a slow client blocks its sender, and so slows its own upstream and nothing
-// else; in shared mode the hub's queue in front of it decides when it is too slow.
-func (rt *route) clientWSOptions() ws.Options {
-	return rt.wsOptions()
-}
-
+// wsOptions are the options of a route's WebSocket connections, to clients and to
+// the upstream alike. In per-client mode a slow client blocks its sender, and so
+// slows its own upstream and nothing else; shared clients narrow the queue to the
+// client buffer (sharedWSOptions).
 func (rt *route) wsOptions() ws.Options {
 	return ws.Options{
 		ReadLimit:    rt.cfg.MaxMessage,

@@ -169,6 +169,16 @@ func (s *Server) release() {
 	s.active.Done()
 }
 
+// goTracked runs fn on a goroutine that Wait waits for: work a stream starts from
+// a place that must not block (under a hub's lock), such as closing a slow client.
+func (s *Server) goTracked(fn func()) {
+	s.active.Add(1)
+	go func() {
+		defer s.active.Done()
+		fn()
+	}()
+}
+
 // lease is one admitted client stream. Its handler releases it on return, unless it
 // handed the stream to a goroutine of its own (handOff), which then releases it.
 type lease struct {

@@ -64,7 +64,7 @@ func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clien
 		return
 	}
 	// Let go by the hub: close with the code that says why, off the hub's lock.
-	onKick := func() { go rt.closeSharedClient(c, s.reason) }
+	onKick := func() { rt.srv.goTracked(func() { rt.closeSharedClient(c, s.reason) }) }
 	if !h.attach(s, rt.deliverFrames(c, cr.format), onKick) {
 		rt.closeSharedClient(c, s.reason)
 	}

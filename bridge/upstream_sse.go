@@ -77,7 +77,7 @@ func (u *sseUpstream) resumeID() string        { return u.parser.LastEventID() }
 
 func (u *sseUpstream) retry() (time.Duration, bool) {
 	ms, ok := u.parser.Retry()
-	return retryDuration(ms), ok
+	return sse.RetryDuration(ms), ok
 }
 
 func (u *sseUpstream) close() {

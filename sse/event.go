@@ -7,6 +7,11 @@
 // parse error or a dropped field means for them.
 package sse
 
+import (
+	"math"
+	"time"
+)
+
 // DefaultType is the event type EventSource reports when a block sets none.
 const DefaultType = "message"
 
@@ -24,6 +29,16 @@ type Event struct {
 	// The parser sets it on the first event dispatched after a valid retry field.
 	Retry    int64
 	HasRetry bool
+}
+
+// RetryDuration converts a reconnection time in milliseconds (Event.Retry,
+// Parser.Retry) to a duration, capped where time.Duration ends: a stream that asks
+// for a very long wait gets the longest there is, never a negative one.
+func RetryDuration(ms int64) time.Duration {
+	if ms > int64(math.MaxInt64/time.Millisecond) {
+		return math.MaxInt64
+	}
+	return time.Duration(ms) * time.Millisecond
 }
 
 // TypeOrDefault returns the event type, "message" when none is set.

@@ -1,6 +1,10 @@
 package sse
 
-import "testing"
+import (
+	"math"
+	"testing"
+	"time"
+)
 
 func TestSanitize(t *testing.T) {
 	t.Parallel()
@@ -47,5 +51,23 @@ func TestSanitizeNoAlloc(t *testing.T) {
 	ev := Event{Type: "update", ID: "42", Data: "some data"}
 	if allocs := testing.AllocsPerRun(100, func() { Sanitize(&ev) }); allocs != 0 {
 		t.Errorf("allocations for a clean event got %v; want 0", allocs)
+	}
+}
+
+func TestRetryDuration(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		ms   int64
+		want time.Duration
+	}{
+		{0, 0},
+		{2500, 2500 * time.Millisecond},
+		{math.MaxInt64 / int64(time.Millisecond), time.Duration(math.MaxInt64/int64(time.Millisecond)) * time.Millisecond},
+		{math.MaxInt64, math.MaxInt64}, // a parser caps overflowing retry here: never negative
+	}
+	for _, c := range cases {
+		if got := RetryDuration(c.ms); got != c.want {
+			t.Errorf("RetryDuration(%d) = %v; want %v", c.ms, got, c.want)
+		}
 	}
 }

@@ -45,8 +45,7 @@ func newBackend(tb testing.TB, handle func(w http.ResponseWriter, r *http.Reques
 // newSSEBackend starts an SSE upstream: handle writes the stream for request n.
 func newSSEBackend(tb testing.TB, handle func(w http.ResponseWriter, r *http.Request, n int)) *backend {
 	tb.Helper()
-	var b *backend
-	b = newBackend(tb, func(w http.ResponseWriter, r *http.Request, n int) {
+	b := newBackend(tb, func(w http.ResponseWriter, r *http.Request, n int) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Cache-Control", "no-cache")
 		w.WriteHeader(http.StatusOK)
@@ -74,8 +73,7 @@ func (b *backend) holdOpen(r *http.Request) {
 func newWSBackend(tb testing.TB, handle func(c *websocket.Conn, r *http.Request, n int)) *backend {
 	tb.Helper()
 	up := websocket.Upgrader{Subprotocols: []string{"chat.v2", "chat.v1"}}
-	var b *backend
-	b = newBackend(tb, func(w http.ResponseWriter, r *http.Request, n int) {
+	b := newBackend(tb, func(w http.ResponseWriter, r *http.Request, n int) {
 		c, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return

@@ -69,18 +69,18 @@ func readSSE(b *testing.B, s *sseStream, n int) {
 	}
 }
 
-func BenchmarkSSEToSSE(b *testing.B) {
-	up := newSSEBackend(b, sseFirehose(b.N))
-	p := benchProxy(b, up.URL)
+// benchSSEClient times one EventSource client reading b.N events from upstream.
+func benchSSEClient(b *testing.B, upstream string) {
+	p := benchProxy(b, upstream)
 	b.ReportAllocs()
 	b.ResetTimer()
 	s := openSSE(b, p.url+"/b", nil)
 	readSSE(b, s, b.N+1) // + ssews's own retry block
 }
 
-func BenchmarkSSEToWS(b *testing.B) {
-	up := newSSEBackend(b, sseFirehose(b.N))
-	p := benchProxy(b, up.URL)
+// benchWSClient times one WebSocket client reading b.N messages from upstream.
+func benchWSClient(b *testing.B, upstream string) {
+	p := benchProxy(b, upstream)
 	b.ReportAllocs()
 	b.ResetTimer()
 	c := dialWS(b, p.ws+"/b", nil)
@@ -89,26 +89,20 @@ func BenchmarkSSEToWS(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func BenchmarkSSEToSSE(b *testing.B) {
+	benchSSEClient(b, newSSEBackend(b, sseFirehose(b.N)).URL)
+}
+
+func BenchmarkSSEToWS(b *testing.B) {
+	benchWSClient(b, newSSEBackend(b, sseFirehose(b.N)).URL)
 }
 
 func BenchmarkWSToWS(b *testing.B) {
-	up := newWSBackend(b, wsFirehose(b.N))
-	p := benchProxy(b, wsURL(up.URL))
-	b.ReportAllocs()
-	b.ResetTimer()
-	c := dialWS(b, p.ws+"/b", nil)
-	for range b.N {
-		if _, _, err := c.ReadMessage(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchWSClient(b, wsURL(newWSBackend(b, wsFirehose(b.N)).URL))
 }
 
 func BenchmarkWSToSSE(b *testing.B) {
-	up := newWSBackend(b, wsFirehose(b.N))
-	p := benchProxy(b, wsURL(up.URL))
-	b.ReportAllocs()
-	b.ResetTimer()
-	s := openSSE(b, p.url+"/b", nil)
-	readSSE(b, s, b.N+1)
+	benchSSEClient(b, wsURL(newWSBackend(b, wsFirehose(b.N)).URL))
 }

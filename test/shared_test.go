@@ -258,8 +258,7 @@ func TestSharedLingerAndDistinctStreams(t *testing.T) {
 func TestSharedWebSocketUpstreamFansOutFrames(t *testing.T) {
 	t.Parallel()
 	msgs := make(chan []byte, 8)
-	var up *backend
-	up = newWSBackend(t, func(c *websocket.Conn, r *http.Request, n int) {
+	up := newWSBackend(t, func(c *websocket.Conn, r *http.Request, n int) {
 		var mu sync.Mutex // gorilla allows one writer at a time
 		pushed := make(chan struct{})
 		go func() {

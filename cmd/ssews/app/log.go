@@ -23,5 +23,5 @@ func newLogger(w io.Writer, cfg *config.Config, environ map[string]string) *slog
 	if f, ok := w.(*os.File); !ok || !isatty.IsTerminal(f.Fd()) {
 		noColor = true
 	}
-	return slog.New(tint.NewHandler(w, &tint.Options{Level: level, NoColor: noColor, TimeFormat: "15:04:05.000"}))
+	return slog.New(tint.NewTextHandler(w, &tint.Options{Level: level, NoColor: noColor, TimeFormat: "15:04:05.000"}))
 }

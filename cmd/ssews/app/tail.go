@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"time"
 
 	"github.com/ssews/ssews/sse"
@@ -188,13 +187,4 @@ func asTailEnd(err error) *tailEnd {
 		return end
 	}
 	return endLost(err)
-}
-
-// tailRetryDuration converts a retry in milliseconds without overflowing: a stream that
-// asks for ages gets (nearly) ages.
-func tailRetryDuration(ms int64) time.Duration {
-	if ms > math.MaxInt64/int64(time.Millisecond) {
-		return math.MaxInt64
-	}
-	return time.Duration(ms) * time.Millisecond
 }

@@ -121,7 +121,7 @@ func (s *tailSSEStream) lastEventID() string { return s.parser.LastEventID() }
 
 func (s *tailSSEStream) retry() (time.Duration, bool) {
 	ms, ok := s.parser.Retry()
-	return tailRetryDuration(ms), ok
+	return sse.RetryDuration(ms), ok
 }
 
 func (s *tailSSEStream) close() { s.body.Close() }
