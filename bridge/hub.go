@@ -33,7 +33,9 @@ type hub struct {
 	history StreamLog
 	clients map[*subscriber]struct{}
 	linger  *time.Timer
-	ended   bool
+	// beat is the heartbeat of the clients with a heartbeat func (subscriber).
+	beat  *time.Timer
+	ended bool
 	// upstream is the current WebSocket upstream connection, for client messages.
 	upstream *ws.Conn
 
@@ -52,6 +54,7 @@ func (h *hub) run() {
 		h.end(errStreamRefused)
 		return
 	}
+	h.startHeartbeat()
 	for {
 		ev, err := h.feed.next(h.ctx)
 		if err != nil {
@@ -108,11 +111,12 @@ func (h *hub) join(s *subscriber, lastID string) (replay []*Entry, miss bool, er
 // attach switches s to direct delivery through deliver, for a client whose
 // connection has a bounded queue of its own (as long as s's): what queued up for it
 // goes first, under the lock, so it sees the stream's order with no gap. onKick is
-// called when the hub lets the client go. False means it was let go already.
-func (h *hub) attach(s *subscriber, deliver func(*Entry) bool, onKick func()) bool {
+// called when the hub lets the client go, heartbeat (if not nil) on the stream's
+// heartbeat timer. False means it was let go already.
+func (h *hub) attach(s *subscriber, deliver func(*Entry) bool, onKick, heartbeat func()) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s.onKick = onKick
+	s.onKick, s.heartbeat = onKick, heartbeat
 	if _, ok := h.clients[s]; !ok {
 		return false
 	}
@@ -154,10 +158,37 @@ func (h *hub) startLinger() {
 	})
 }
 
+// startHeartbeat runs the heartbeat of the clients that want one (subscriber
+// heartbeat), every interval: one timer per stream, not one per client.
+func (h *hub) startHeartbeat() {
+	interval := h.rt.cfg.Heartbeat
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ended {
+		return
+	}
+	h.beat = time.AfterFunc(interval, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.ended {
+			return
+		}
+		for s := range h.clients {
+			if s.heartbeat != nil {
+				s.heartbeat()
+			}
+		}
+		h.beat.Reset(interval)
+	})
+}
+
 // end lets every client go with reason and stops taking new ones.
 func (h *hub) end(reason error) {
 	h.mu.Lock()
 	h.ended = true
+	if h.beat != nil {
+		h.beat.Stop()
+	}
 	for s := range h.clients {
 		s.kick(reason)
 	}

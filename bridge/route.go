@@ -196,17 +196,6 @@ func (rt *route) connected(kind string, cr *clientRequest) func(error) {
 	}
 }
 
-// sessionContext is the context of a session that outlives its handler (lease.handOff):
-// it keeps ctx's values but not its cancellation, and shutdown still ends it.
-func (rt *route) sessionContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	stop := context.AfterFunc(rt.srv.drainCtx, cancel)
-	return sctx, func() {
-		stop()
-		cancel()
-	}
-}
-
 // clientContext is the context of one client's session: it ends when the client
 // leaves before its stream starts, when the handler returns, and when shutdown
 // starts, so an upstream connect still under way is given up at once. (After a

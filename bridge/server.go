@@ -48,6 +48,10 @@ type Server struct {
 	// base is the context of shared streams, which outlive any one client.
 	base       context.Context
 	stopShared context.CancelFunc
+	// closeWatch hears shared EventSource clients hang up; it starts with the
+	// first of them (watcher).
+	watchOnce  sync.Once
+	closeWatch *closeWatcher
 }
 
 // wsWriteBuffers lends gorilla its write buffers for the length of a write, so idle
@@ -92,6 +96,10 @@ func New(opts Options) *Server {
 // Close stops the shared streams and releases the idle upstream connections kept for
 // reuse. Call it after Wait.
 func (s *Server) Close() {
+	s.watchOnce.Do(func() {}) // none starts from now on
+	if s.closeWatch != nil {
+		s.closeWatch.close()
+	}
 	s.stopShared()
 	for _, rt := range s.routes {
 		if rt.hubs != nil {
@@ -99,6 +107,23 @@ func (s *Server) Close() {
 		}
 	}
 	s.transport.CloseIdleConnections()
+}
+
+// watchClosed calls gone once conn's client hangs up (closeWatcher); call the
+// returned stop before closing conn. The watcher starts with the first connection.
+func (s *Server) watchClosed(conn net.Conn, gone func()) (stop func()) {
+	s.watchOnce.Do(func() {
+		w, err := newCloseWatcher(s.goTracked)
+		if err != nil {
+			s.log.Warn("shared EventSource clients get a goroutine each to hear them leave", "err", err)
+		}
+		s.closeWatch = w
+	})
+	if s.closeWatch == nil { // closed before any was watched
+		s.goTracked(func() { watchByRead(conn, gone) })
+		return func() {}
+	}
+	return s.closeWatch.watch(conn, gone)
 }
 
 // newTransport is the HTTP client side towards SSE upstreams: the upstream timeout

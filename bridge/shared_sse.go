@@ -68,9 +68,7 @@ func (rt *route) serveSharedSSE(w http.ResponseWriter, r *http.Request, cr *clie
 		return
 	}
 	if conn, ok := rt.hijackSSE(w, r); ok {
-		release := cr.lease.handOff()
-		sctx, scancel := rt.sessionContext(ctx)
-		go rt.runSharedSSEConn(sctx, scancel, release, conn, cr, h, s, replay)
+		rt.runSharedSSEConn(conn, cr, h, s, replay)
 		return
 	}
 	defer h.leave(s)

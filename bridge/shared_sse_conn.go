@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/ssews/ssews/sse"
@@ -44,23 +45,31 @@ func (rt *route) hijackSSE(w http.ResponseWriter, r *http.Request) (net.Conn, bo
 	return conn, true
 }
 
-// runSharedSSEConn serves a shared EventSource client on a taken-over connection:
-// the replay, then the live stream, which the hub writes itself while the socket
-// keeps up (sseConnWriter); this goroutine writes out what had to wait, and the
-// heartbeat. A one-byte read notices the client leaving (EventSource sends nothing
-// after its request).
-func (rt *route) runSharedSSEConn(ctx context.Context, cancel, release func(), conn net.Conn, cr *clientRequest, h *hub, s *subscriber, replay []*Entry) {
-	defer release()
-	defer cancel()
-	defer h.leave(s)
-	defer conn.Close()
-	go watchClosed(conn, cancel)
-	var why error
-	disconnected := rt.connected(clientSSE, cr)
-	defer func() { disconnected(why) }()
+// sharedSSEConn is a shared EventSource client on a taken-over connection, served
+// without a goroutine of its own: the hub writes the live stream (sseConnWriter) and
+// the heartbeat, the server's close watcher hears the client leave, and whichever
+// of those, the hub letting it go or shutdown comes first ends it (end).
+type sharedSSEConn struct {
+	rt   *route
+	conn net.Conn
+	h    *hub
+	s    *subscriber
+	w    *sseConnWriter
 
+	once         sync.Once
+	stopWatch    func()
+	stopDrain    func() bool
+	disconnected func(error)
+	release      func()
+}
+
+// runSharedSSEConn starts the session of a shared EventSource client on a
+// taken-over connection: the replay (written here, on the handler's goroutine), then
+// the live stream, written by the hub. It returns once the session runs by itself.
+func (rt *route) runSharedSSEConn(conn net.Conn, cr *clientRequest, h *hub, s *subscriber, replay []*Entry) {
+	c := &sharedSSEConn{rt: rt, conn: conn, h: h, s: s, release: cr.lease.handOff()}
+	c.disconnected = rt.connected(clientSSE, cr)
 	cm := rt.metrics.clients[clientSSE]
-	w := newSSEConnWriter(conn, rt.srv.opts.WriteTimeout, rt.srv.opts.ClientBuffer, int(rt.clientQueueBytes()))
 	if len(replay) > 0 {
 		bufs := make(net.Buffers, 0, len(replay))
 		for _, e := range replay {
@@ -70,60 +79,48 @@ func (rt *route) runSharedSSEConn(ctx context.Context, cancel, release func(), c
 		n, err := bufs.WriteTo(conn)
 		cm.events.Add(float64(len(replay)))
 		cm.bytes.Add(float64(n))
-		if why = err; err != nil {
+		if err != nil {
+			c.end(err)
 			return
 		}
 	}
+	c.w = newSSEConnWriter(conn, rt.srv.opts.WriteTimeout, rt.srv.opts.ClientBuffer, int(rt.clientQueueBytes()), rt.srv.goTracked, c.end)
 	deliver := func(e *Entry) bool {
 		b := e.sse()
-		if !w.deliver(b) {
+		if !c.w.deliver(b) {
 			return false
 		}
 		cm.events.Inc()
 		cm.bytes.Add(float64(len(b)))
 		return true
 	}
-	if !h.attach(s, deliver, cancel) {
-		why = s.reason
-		return
+	// The session's ends: each may run at any time from here on.
+	c.stopDrain = context.AfterFunc(rt.srv.drainCtx, func() { c.end(errDraining) })
+	c.stopWatch = rt.srv.watchClosed(conn, func() { c.end(nil) })
+	onKick := func() { rt.srv.goTracked(func() { c.end(s.reason) }) } // off the hub's lock
+	heartbeat := func() { c.w.deliver(heartbeatComment) }
+	if !h.attach(s, deliver, onKick, heartbeat) {
+		c.end(s.reason)
 	}
-	heartbeat := time.NewTicker(rt.cfg.Heartbeat)
-	defer heartbeat.Stop()
-	for {
-		select {
-		case <-w.wake:
-			if why = w.flush(); why != nil {
-				return
-			}
-		case <-s.kicked:
-			why = s.reason
-			return
-		case <-heartbeat.C:
-			// A comment per interval, busy or not: one write every few seconds is
-			// cheaper than tracking idleness per event for thousands of clients.
-			w.deliver(heartbeatComment)
-		case <-ctx.Done():
-			if rt.srv.Draining() {
-				why = errDraining
-			}
-			return
+}
+
+// end ends the session once, for why (nil: the client left by itself).
+func (c *sharedSSEConn) end(why error) {
+	c.once.Do(func() {
+		if c.stopDrain != nil {
+			c.stopDrain()
+			c.stopWatch()
 		}
-	}
+		c.h.leave(c.s)
+		c.conn.Close()
+		if c.rt.srv.Draining() {
+			why = errDraining
+		}
+		c.disconnected(why)
+		c.release()
+	})
 }
 
 // heartbeatComment is an SSE comment line: ignored by clients, it keeps the
 // connection and the proxies on its way from calling it idle.
 var heartbeatComment = sse.AppendComment(nil, "")
-
-// watchClosed calls gone once conn reads EOF or fails: the client has left (or the
-// session closed conn). It reads one byte at a time into the stack: an EventSource
-// client sends nothing more, so the read just waits.
-func watchClosed(conn net.Conn, gone func()) {
-	var b [1]byte
-	for {
-		if _, err := conn.Read(b[:]); err != nil {
-			gone()
-			return
-		}
-	}
-}

@@ -65,7 +65,7 @@ func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clien
 	}
 	// Let go by the hub: close with the code that says why, off the hub's lock.
 	onKick := func() { rt.srv.goTracked(func() { rt.closeSharedClient(c, s.reason) }) }
-	if !h.attach(s, rt.deliverFrames(c, cr.format), onKick) {
+	if !h.attach(s, rt.deliverFrames(c, cr.format), onKick, nil) {
 		rt.closeSharedClient(c, s.reason)
 	}
 }

@@ -10,28 +10,29 @@ import (
 // sseConnWriter writes a shared EventSource client's stream on its taken-over
 // connection. The hub hands it each event's bytes (deliver, under the hub's lock):
 // while the socket takes them at once, the hub writes them itself with one
-// non-blocking write, so an event costs the client no goroutine wake-up; what the
-// socket cannot take waits in a queue bounded in chunks and bytes, which the client's
-// goroutine writes out (flush). Once anything waits, later bytes queue behind it, so
-// the stream's order holds.
+// non-blocking write, so an event costs the client no goroutine at all; what the
+// socket cannot take waits in a queue bounded in chunks and bytes, which a goroutine
+// started for the purpose writes out (flush) and that ends once the queue is empty.
+// Once anything waits, later bytes queue behind it, so the stream's order holds.
 type sseConnWriter struct {
 	conn    net.Conn
 	raw     syscall.RawConn // nil: no non-blocking write (TLS), every chunk queues
 	timeout time.Duration
+	// spawn runs the flushing goroutine; fail is told once that a write failed.
+	spawn func(func())
+	fail  func(error)
 
 	mu       sync.Mutex
 	pending  [][]byte
 	bytes    int
-	busy     bool // the client's goroutine is writing a batch
+	busy     bool // a flushing goroutine is running
 	failed   bool // a write failed: the session is ending
 	maxQueue int
 	maxBytes int
-
-	wake chan struct{} // holds a token while pending is not empty
 }
 
-func newSSEConnWriter(conn net.Conn, timeout time.Duration, maxQueue, maxBytes int) *sseConnWriter {
-	w := &sseConnWriter{conn: conn, timeout: timeout, maxQueue: maxQueue, maxBytes: maxBytes, wake: make(chan struct{}, 1)}
+func newSSEConnWriter(conn net.Conn, timeout time.Duration, maxQueue, maxBytes int, spawn func(func()), fail func(error)) *sseConnWriter {
+	w := &sseConnWriter{conn: conn, timeout: timeout, maxQueue: maxQueue, maxBytes: maxBytes, spawn: spawn, fail: fail}
 	if sc, ok := conn.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			w.raw = raw
@@ -48,7 +49,7 @@ func (w *sseConnWriter) deliver(b []byte) bool {
 	if w.failed {
 		return true // the session is ending and will leave
 	}
-	if !w.busy && len(w.pending) == 0 && w.raw != nil {
+	if !w.busy && w.raw != nil {
 		n := tryWrite(w.raw, b)
 		if n == len(b) {
 			return true
@@ -60,26 +61,27 @@ func (w *sseConnWriter) deliver(b []byte) bool {
 	}
 	w.pending = append(w.pending, b)
 	w.bytes += len(b)
-	select {
-	case w.wake <- struct{}{}:
-	default:
+	if !w.busy {
+		w.busy = true
+		w.spawn(w.flush)
 	}
 	return true
 }
 
-// flush writes out everything queued, blocking with the write timeout; it returns
-// once the queue is empty or a write failed.
-func (w *sseConnWriter) flush() error {
+// flush writes out everything queued, blocking with the write timeout, until the
+// queue is empty or a write fails.
+func (w *sseConnWriter) flush() {
 	var spare [][]byte
 	for {
 		w.mu.Lock()
 		if len(w.pending) == 0 {
 			w.busy = false
+			w.pending = nil // an idle client holds no queue
 			w.mu.Unlock()
-			return nil
+			return
 		}
 		batch := w.pending
-		w.pending, w.bytes, w.busy = spare[:0], 0, true
+		w.pending, w.bytes = spare[:0], 0
 		w.mu.Unlock()
 
 		_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
@@ -88,7 +90,8 @@ func (w *sseConnWriter) flush() error {
 			w.mu.Lock()
 			w.failed, w.busy = true, false
 			w.mu.Unlock()
-			return err
+			w.fail(err)
+			return
 		}
 		clear(batch)
 		spare = batch

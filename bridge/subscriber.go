@@ -33,6 +33,10 @@ type subscriber struct {
 	direct func(*Entry) bool
 	// onKick, when set (under the hub's lock), is called when the client is let go.
 	onKick func()
+	// heartbeat, when set (under the hub's lock), is called on the hub's heartbeat
+	// timer: a client the hub writes to directly gets its keep-alive from there,
+	// not from a timer of its own.
+	heartbeat func()
 
 	kicked   chan struct{} // closed when the hub lets the client go
 	kickOnce sync.Once

@@ -87,7 +87,11 @@ func startProxy(tb testing.TB, env map[string]string) *proxy {
 		tb.Fatalf("config: %v", err)
 	}
 	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{tb}, logs), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	level := slog.LevelDebug
+	if _, bench := tb.(*testing.B); bench {
+		level = slog.LevelInfo // a line per client would weigh in the measures
+	}
+	logger := slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{tb}, logs), &slog.HandlerOptions{Level: level}))
 	m := app.NewMain(cfg, logger)
 	if err := m.Open(); err != nil {
 		tb.Fatalf("open: %v", err)

@@ -246,53 +246,73 @@ func TestSSEHeartbeat(t *testing.T) {
 		"SSEWS_HEARTBEAT": heartbeat.String(),
 	})
 	for _, path := range []string{"/sse", "/ws"} {
-		requested := time.Now()
-		s := openSSE(t, p.url+path, nil)
-		lines := make(chan string)
-		go func() {
-			defer close(lines)
-			br := bufio.NewReader(s.resp.Body)
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil {
-					return
-				}
-				lines <- strings.TrimRight(line, "\r\n")
+		checkHeartbeats(t, p.url+path, heartbeat)
+	}
+}
+
+// TestSharedSSEHeartbeat: a shared stream's EventSource clients get their heartbeat
+// from the stream's timer, at the route's interval.
+func TestSharedSSEHeartbeat(t *testing.T) {
+	t.Parallel()
+	const heartbeat = 100 * time.Millisecond
+	up := newSSEBackend(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		write(w, "data: hi\n\n")
+		<-r.Context().Done()
+	})
+	p := startProxy(t, map[string]string{"SSEWS_CONFIG": sharedRoute(t, "/shared", up.URL, "heartbeat: "+heartbeat.String())})
+	checkHeartbeats(t, p.url+"/shared", heartbeat)
+}
+
+// checkHeartbeats opens an EventSource client on url, whose upstream says hi once
+// and then nothing, and checks it gets three comment lines, about one per interval.
+func checkHeartbeats(t *testing.T, url string, heartbeat time.Duration) {
+	t.Helper()
+	requested := time.Now()
+	s := openSSE(t, url, nil)
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		br := bufio.NewReader(s.resp.Body)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
 			}
-		}()
-		for line := recv(t, lines, "the event"); line != "data: hi"; line = recv(t, lines, "the event") {
+			lines <- strings.TrimRight(line, "\r\n")
 		}
-		last := time.Now()
-		for i := 0; i < 3; {
-			line := recv(t, lines, "a heartbeat")
-			if line == "" {
-				continue
-			}
-			if line == "data: hi" {
-				// The upstream connection was renewed (on a loaded machine, its
-				// pongs can miss the deadline) and said hi again: not silence,
-				// but no comment is due sooner for it.
-				last = time.Now()
-				continue
-			}
-			if !strings.HasPrefix(line, ":") {
-				t.Fatalf("%s: line %q during silence; want a comment", path, line)
-			}
-			// The k-th comment is written k intervals after the event at the
-			// earliest (timers never fire early), and the event after the request;
-			// it is late only as much as a loaded machine makes it.
-			i++
-			if d := time.Since(requested); d < time.Duration(i)*heartbeat {
-				t.Errorf("%s: heartbeat %d %v after the request; want no sooner than %v", path, i, d, time.Duration(i)*heartbeat)
-			}
-			if d := time.Since(last); d > heartbeat+2*time.Second {
-				t.Errorf("%s: heartbeat %d after %v of silence; want about %v", path, i, d, heartbeat)
-			}
+	}()
+	for line := recv(t, lines, "the event"); line != "data: hi"; line = recv(t, lines, "the event") {
+	}
+	last := time.Now()
+	for i := 0; i < 3; {
+		line := recv(t, lines, "a heartbeat")
+		if line == "" {
+			continue
+		}
+		if line == "data: hi" {
+			// The upstream connection was renewed (on a loaded machine, its
+			// pongs can miss the deadline) and said hi again: not silence,
+			// but no comment is due sooner for it.
 			last = time.Now()
+			continue
 		}
-		s.close()
-		for range lines { // the reader ends with the body
+		if !strings.HasPrefix(line, ":") {
+			t.Fatalf("%s: line %q during silence; want a comment", url, line)
 		}
+		// The k-th comment is written k intervals after the event at the
+		// earliest (timers never fire early), and the event after the request;
+		// it is late only as much as a loaded machine makes it.
+		i++
+		if d := time.Since(requested); d < time.Duration(i)*heartbeat {
+			t.Errorf("%s: heartbeat %d %v after the request; want no sooner than %v", url, i, d, time.Duration(i)*heartbeat)
+		}
+		if d := time.Since(last); d > heartbeat+2*time.Second {
+			t.Errorf("%s: heartbeat %d after %v of silence; want about %v", url, i, d, heartbeat)
+		}
+		last = time.Now()
+	}
+	s.close()
+	for range lines { // the reader ends with the body
 	}
 }
 
