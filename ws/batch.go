@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"bufio"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,10 @@ var batchPool = sync.Pool{New: func() any {
 // that calls bypass first: from then on every write goes straight through.
 type batchConn struct {
 	net.Conn
+
+	// br is the reader gorilla reads this connection through, when Upgrade
+	// made it (readWaiter); nil otherwise.
+	br *bufio.Reader
 
 	// hold is set by the writer goroutine: the next writes belong to a
 	// message that another one follows, so keep them.

@@ -39,6 +39,7 @@ func (c *Conn) Close(code int, reason string) error {
 	c.q.close(false) // no new messages; the writer drains the rest
 	c.in.close(true) // the reader drops data from now on
 	close(c.closing)
+	c.q.kick() // the writer runs the drain and the close frame
 
 	<-c.writerDone
 	err := c.writerErr
@@ -87,6 +88,7 @@ func (c *Conn) CloseNow(code int, reason string) error {
 	close(c.abort)
 	c.q.close(true)
 	c.in.close(true)
+	c.q.kick() // the writer, running or started for it, ends
 
 	// WriteControl is the one write gorilla allows beside the writer. It
 	// takes gorilla's write lock between two messages of the writer, which

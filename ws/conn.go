@@ -51,6 +51,12 @@ type Options struct {
 	// block, and the peer is not read meanwhile, which is the backpressure.
 	// Read must not be used with it.
 	OnMessage func(Message)
+
+	// OnClose, when set, runs on a goroutine of its own once the connection
+	// is closed, for any reason: cleanup that needs neither a goroutine
+	// waiting on Done nor a Context (which costs memory while the connection
+	// lives) to be called.
+	OnClose func()
 }
 
 const (
@@ -108,7 +114,7 @@ type Conn struct {
 	opts Options
 	q    *queue
 
-	// ctx ends with the connection (Context).
+	// ctx ends with the connection (Context); made on first use, under mu.
 	ctx       context.Context
 	cancelCtx context.CancelFunc
 
@@ -116,11 +122,15 @@ type Conn struct {
 	// Upgrade or BatchingDialer; nil otherwise, and every message is
 	// written on its own.
 	out *batchConn
+	// idleWait lets the reader wait for the peer with a shallow stack; nil
+	// when the connection does not allow it.
+	idleWait *readWaiter
 
 	// in carries messages from the reader goroutine to Read. It is bounded
 	// (inboundLen, inboundBytes), so TCP still carries inbound
 	// backpressure, and holds a few messages so that a fast stream is
-	// handed over without a goroutine switch per message.
+	// handed over without a goroutine switch per message. nil with
+	// OnMessage, which takes the messages instead.
 	in *queue
 
 	closing chan struct{} // closed when Close begins: drain, then send the close frame
@@ -141,6 +151,11 @@ type Conn struct {
 
 	// Set by the writer before writerDone closes; read by Close after it.
 	writerErr error
+
+	// pinger makes a ping due (pingDue) every PingInterval and wakes the
+	// writer for it; nil without pings.
+	pinger  *time.Timer
+	pingDue atomic.Bool
 	// Set by the reader before readerDone closes; read by Read after it.
 	readErr error
 
@@ -152,29 +167,32 @@ type Conn struct {
 	closeDeadline time.Time // the writer's budget for draining and the close frame
 }
 
-// New takes ownership of c and starts the goroutines that own its writes
-// and its reads. The caller must not use c afterwards; everything goes
-// through the returned Conn. Both goroutines exit when the Conn closes
-// (Close, CloseNow, a write error or a read error); a Conn that is
-// neither closed nor failed keeps them, so its owner must close it.
+// New takes ownership of c and starts the goroutine that owns its reads;
+// its writes are owned by a writer goroutine that runs while there is
+// something to write (writeRun). The caller must not use c afterwards;
+// everything goes through the returned Conn. Its goroutines exit when the
+// Conn closes (Close, CloseNow, a write error or a read error); a Conn that
+// is neither closed nor failed keeps its reader, so its owner must close it.
 func New(c *websocket.Conn, opts Options) *Conn {
 	opts = opts.normalize()
 	wc := &Conn{
 		ws:         c,
 		opts:       opts,
 		out:        findBatchConn(c.NetConn()),
-		q:          newQueue(opts.QueueLen, opts.QueueBytes),
-		in:         newQueue(inboundLen, inboundBytes),
 		closing:    make(chan struct{}),
 		abort:      make(chan struct{}),
 		done:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
-	wc.ctx, wc.cancelCtx = context.WithCancel(context.Background())
+	wc.q = newWriterQueue(opts.QueueLen, opts.QueueBytes, func() { go wc.writeRun() })
+	if opts.OnMessage == nil {
+		wc.in = newQueue(inboundLen, inboundBytes)
+	}
 	if opts.ReadLimit > 0 {
 		c.SetReadLimit(opts.ReadLimit)
 	}
+	wc.idleWait = newReadWaiter(wc.out)
 	if wc.out != nil {
 		// Each network read and write gets its own deadline: any bytes
 		// from the peer show life, and nothing reads the clock per message.
@@ -183,7 +201,9 @@ func New(c *websocket.Conn, opts Options) *Conn {
 	} else if opts.PingInterval > 0 {
 		wc.setKeepaliveHandlers()
 	}
-	go wc.writeLoop()
+	if opts.PingInterval > 0 {
+		wc.pinger = time.AfterFunc(opts.PingInterval, wc.pingDueNow)
+	}
 	go wc.readLoop()
 	return wc
 }
@@ -258,13 +278,32 @@ func (c *Conn) release() {
 	c.in.close(false) // frees a blocked reader; Read still gets what arrived
 	_ = c.ws.Close()
 	close(c.done)
-	c.cancelCtx()
+	c.q.kick() // the writer, running or started for it, sees done and ends
+	c.mu.Lock()
+	cancel := c.cancelCtx
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	if c.opts.OnClose != nil {
+		go c.opts.OnClose()
+	}
 }
 
 // Context is done once the connection is closed, like Done: for
 // context.AfterFunc, so that cleanup after a connection needs no goroutine
 // waiting for it, and as the context of work done on the connection's behalf.
-func (c *Conn) Context() context.Context { return c.ctx }
+func (c *Conn) Context() context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx == nil {
+		c.ctx, c.cancelCtx = context.WithCancel(context.Background())
+		if c.state == stateClosed {
+			c.cancelCtx() // release ran already
+		}
+	}
+	return c.ctx
+}
 
 // closedErr is what Send returns once the queue no longer takes messages.
 func (c *Conn) closedErr() error {

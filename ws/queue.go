@@ -40,9 +40,20 @@ type queue struct {
 	closed   bool
 
 	// idle is set when the writer found the queue empty and is about to
-	// wait on ready. Only then does a push signal ready: a running writer
-	// takes the next message without a channel operation or a wake-up.
+	// wait on ready (or, with start, has ended its run). Only then does a
+	// push signal ready or call start: a running writer takes the next
+	// message without a channel operation or a wake-up.
 	idle bool
+
+	// start, when set, runs a writer instead of signalling ready: the
+	// outbound queue's writer is a goroutine that runs while there is
+	// something to write and ends when there is not (park), so an idle
+	// connection holds none. kicked makes the writer run once more with
+	// nothing queued (a ping is due, a close began); final means no writer
+	// runs again.
+	start  func()
+	kicked bool
+	final  bool
 
 	// waiting counts senders blocked for room. pop signals space only when
 	// there is one, and tells the writer, which then knows that another
@@ -81,6 +92,64 @@ func newQueue(maxLen, maxBytes int) *queue {
 	}
 }
 
+// newWriterQueue is a queue whose writer is started on demand by start
+// (see queue.start).
+func newWriterQueue(maxLen, maxBytes int, start func()) *queue {
+	return &queue{
+		maxLen:   maxLen,
+		maxBytes: maxBytes,
+		idle:     true,
+		start:    start,
+		space:    make(chan struct{}, 1),
+		done:     make(chan struct{}),
+	}
+}
+
+// wakeLocked wakes the writer after q.idle was found set; the caller
+// holds q.mu and has cleared idle.
+func (q *queue) wakeLocked() {
+	if q.start != nil {
+		q.start()
+		return
+	}
+	signal(q.ready)
+}
+
+// kick makes the writer run once more even if nothing is queued: started
+// if it is idle, and told to look again (park) if it is running.
+func (q *queue) kick() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.final {
+		return
+	}
+	q.kicked = true
+	if q.idle {
+		q.idle = false
+		q.wakeLocked()
+	}
+}
+
+// park ends a writer's run when nothing is queued and nobody kicked: the
+// next push or kick starts a new one. False means look again.
+func (q *queue) park() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.n > 0 || q.kicked {
+		q.kicked = false
+		return false
+	}
+	q.idle = true
+	return true
+}
+
+// finish records that no writer runs again.
+func (q *queue) finish() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.final, q.idle = true, true
+}
+
 // fits reports whether an item of size bytes may join the queue. A message
 // larger than maxBytes is still accepted into an empty queue, so that a
 // message within the size limit of the route can always be sent.
@@ -108,14 +177,13 @@ func (q *queue) push(ctx context.Context, it item, block bool) error {
 		}
 		if q.fits(it.size) {
 			q.put(it)
-			wake := q.idle
-			q.idle = false
+			if q.idle && !q.final {
+				q.idle = false
+				q.wakeLocked()
+			}
 			// The token we took may be owed to another waiter.
 			pass := woken && q.waiting > 0 && q.fits(0)
 			q.mu.Unlock()
-			if wake {
-				signal(q.ready)
-			}
 			if pass {
 				signal(q.space)
 			}
@@ -172,12 +240,14 @@ func (q *queue) grow() {
 // pop removes the oldest item and reports the backlog behind it. Taking an
 // item frees its room at once, which is what unblocks senders. When the
 // queue is empty, ok is false and the writer counts as idle: the next push
-// signals ready.
+// signals ready. (A writer started on demand is idle only once it parks.)
 func (q *queue) pop() (it item, bl backlog, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.n == 0 {
-		q.idle = true
+		if q.start == nil {
+			q.idle = true
+		}
 		return item{}, backlog{}, false
 	}
 	it = q.buf[q.head]
@@ -193,6 +263,9 @@ func (q *queue) pop() (it item, bl backlog, ok bool) {
 
 // len reports how many items are queued.
 func (q *queue) len() int {
+	if q == nil {
+		return 0
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.n
@@ -203,6 +276,9 @@ func (q *queue) len() int {
 // still pop them (graceful Close drains the queue). Only the first call
 // closes done; later calls may still drop.
 func (q *queue) close(drop bool) {
+	if q == nil {
+		return // the inbound queue of a connection with OnMessage
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if drop {

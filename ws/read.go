@@ -66,6 +66,10 @@ func (c *Conn) readLoop() {
 			// network read.
 			_ = c.ws.SetReadDeadline(time.Now().Add(2 * c.opts.PingInterval))
 		}
+		if err := c.idleWait.wait(c.ws.PingHandler()); err != nil {
+			c.readFailed(err)
+			return
+		}
 		typ, data, err := c.readMessage()
 		if err != nil {
 			c.readFailed(err)

@@ -16,15 +16,32 @@ import (
 // gorilla writes the 101 response with a plain Write on the hijacked
 // connection; no batch is open then, so it is on the wire when Upgrade
 // returns.
+//
+// The connection reads through a bufio.Reader of u.ReadBufferSize bytes (4096 when
+// zero, 512 at least) that Upgrade makes and hands gorilla as the hijacked reader,
+// so the Conn that New builds can tell when gorilla has nothing buffered and wait
+// for the socket with a shallow stack (readWaiter).
 func Upgrade(u *websocket.Upgrader, w http.ResponseWriter, r *http.Request, h http.Header) (*websocket.Conn, error) {
-	return u.Upgrade(&hijacker{ResponseWriter: w}, r, h)
+	own := *u
+	size := own.ReadBufferSize
+	if size == 0 {
+		size = 4096
+	}
+	own.ReadBufferSize = 0 // gorilla reads through the hijacked reader: ours
+	return own.Upgrade(&hijacker{ResponseWriter: w, readSize: max(size, minReadBuffer)}, r, h)
 }
 
-// hijacker hands gorilla the hijacked connection wrapped in a batchConn.
-// It reaches the real Hijack through http.ResponseController, which
-// follows Unwrap through middleware wrappers that hide http.Hijacker.
+// minReadBuffer is the smallest reader gorilla takes as the hijacked one (it
+// wants more than 256 bytes).
+const minReadBuffer = 512
+
+// hijacker hands gorilla the hijacked connection wrapped in a batchConn, and a
+// reader of readSize bytes on it. It reaches the real Hijack through
+// http.ResponseController, which follows Unwrap through middleware wrappers that
+// hide http.Hijacker.
 type hijacker struct {
 	http.ResponseWriter
+	readSize int
 }
 
 var _ http.Hijacker = (*hijacker)(nil)
@@ -34,7 +51,12 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return newBatchConn(c), brw, nil
+	b := newBatchConn(c)
+	if brw.Reader.Buffered() == 0 { // otherwise gorilla refuses the handshake
+		b.br = bufio.NewReaderSize(b, h.readSize)
+		brw = bufio.NewReadWriter(b.br, brw.Writer)
+	}
+	return b, brw, nil
 }
 
 // Unwrap lets http.ResponseController reach the original ResponseWriter.

@@ -8,63 +8,60 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// writeLoop is the only goroutine that writes data, pings and the graceful
-// close frame. Pings share its select with outbound messages instead of
-// running on a timer goroutine, because gorilla's write methods, deadlines
-// included, must not run concurrently (centrifuge documents the data race
-// that a timer goroutine causes).
-func (c *Conn) writeLoop() {
-	var err error
-	defer func() {
-		c.writerErr = err
-		close(c.writerDone)
-	}()
-
-	var tick <-chan time.Time
-	if c.opts.PingInterval > 0 {
-		t := time.NewTicker(c.opts.PingInterval)
-		defer t.Stop()
-		tick = t.C
-	}
-
+// writeRun is one run of the writer, the only goroutine that writes data,
+// pings and the graceful close frame. A run starts when a message is queued,
+// a ping falls due or a close begins (queue.start, queue.kick), writes until
+// nothing is left to do, and ends (queue.park): an idle connection has no
+// writer goroutine. Runs never overlap. Pings are written by the writer,
+// not by the timer that makes them due, because gorilla's write methods,
+// deadlines included, must not run concurrently (centrifuge documents the
+// data race that a timer goroutine causes).
+func (c *Conn) writeRun() {
 	for {
 		// A close request wins over more data: Close's time budget is
 		// already running.
 		select {
 		case <-c.done:
+			c.writerExit(nil)
 			return
 		case <-c.abort:
+			c.writerExit(nil)
 			return
 		case <-c.closing:
-			err = c.writeClose()
+			c.writerExit(c.writeClose())
 			return
 		default:
 		}
-
-		if err = c.writeQueued(); err != nil {
-			c.fail(err)
-			return
-		}
-
-		// The queue is empty, and marked idle so that the next Send wakes
-		// us, or a close has begun.
-		select {
-		case <-c.q.ready:
-		case <-tick:
+		err := c.writeQueued()
+		if err == nil && c.pingDue.CompareAndSwap(true, false) {
 			err = c.writePing()
-		case <-c.done:
-			return
-		case <-c.abort:
-			return
-		case <-c.closing:
-			err = c.writeClose()
-			return
+			c.pinger.Reset(c.opts.PingInterval)
 		}
 		if err != nil {
 			c.fail(err)
+			c.writerExit(err)
+			return
+		}
+		if c.q.park() {
 			return
 		}
 	}
+}
+
+// writerExit ends the writer for good: no run starts after it.
+func (c *Conn) writerExit(err error) {
+	c.q.finish()
+	if c.pinger != nil {
+		c.pinger.Stop()
+	}
+	c.writerErr = err
+	close(c.writerDone)
+}
+
+// pingDueNow is the ping timer's: the next run of the writer pings.
+func (c *Conn) pingDueNow() {
+	c.pingDue.Store(true)
+	c.q.kick()
 }
 
 // writeQueued writes everything queued, back to back, so a burst costs one

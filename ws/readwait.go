@@ -1,0 +1,115 @@
+package ws
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// An idle connection's reader waits for the peer's next frame. Waiting inside
+// gorilla's NextReader parks the goroutine under gorilla's frame parsing, bufio and
+// net.Conn.Read, a stack too deep to shrink back to the smallest size, so each idle
+// connection would keep twice the stack it needs. When the Conn knows the bufio.Reader
+// gorilla reads from (connections from Upgrade) and can reach the socket, the reader
+// first waits for the socket to become readable with nothing of gorilla's on the
+// stack, and only then calls gorilla.
+//
+// gorilla's NextReader handles control frames itself and goes on reading until a
+// data frame arrives, so the pong that answers each of our pings would leave the
+// reader parked deep inside it again. Between messages, the waiter therefore takes
+// the peer's pings and pongs itself (skipControl): a pong needs nothing more (any
+// bytes show life, see batchConn), a ping gets gorilla's ping handler as it would
+// from gorilla. Everything else, close frames included, is left to gorilla.
+
+// readWaiter waits, with a shallow stack, until a read from gorilla would not block
+// on the network.
+type readWaiter struct {
+	br  *bufio.Reader   // what gorilla reads from
+	raw syscall.RawConn // the socket under it
+	b   *batchConn      // for the read timeout
+}
+
+// newReadWaiter returns nil when b has no reader of its own or no plain socket
+// (TLS keeps decrypted bytes of its own, which the socket cannot show).
+func newReadWaiter(b *batchConn) *readWaiter {
+	if b == nil || b.br == nil {
+		return nil
+	}
+	sc, ok := b.Conn.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return &readWaiter{br: b.br, raw: raw, b: b}
+}
+
+// wait returns once gorilla has a frame to read other than a ping or a pong, or
+// the peer's end of stream, or with the error of the wait: a timeout once the read
+// timeout passes with nothing from the peer, as a read would have. ping answers
+// the peer's pings.
+func (w *readWaiter) wait(ping func(string) error) error {
+	if w == nil {
+		return nil
+	}
+	for {
+		if w.br.Buffered() == 0 {
+			if rt := time.Duration(w.b.readTimeout.Load()); rt > 0 {
+				if err := w.b.Conn.SetReadDeadline(time.Now().Add(rt)); err != nil {
+					return err
+				}
+			}
+			if err := w.raw.Read(readable); err != nil {
+				return err
+			}
+		}
+		if skipped, err := w.skipControl(ping); !skipped || err != nil {
+			return err
+		}
+	}
+}
+
+// skipControl takes a ping or a pong frame from the peer off the reader, when one
+// comes next. Once bytes are readable, a control frame (at most 131 bytes) is
+// there whole or about to be.
+func (w *readWaiter) skipControl(ping func(string) error) (bool, error) {
+	head, err := w.br.Peek(2)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return false, nil // gorilla reads the end of stream itself, and says so its way
+		}
+		return false, err
+	}
+	// FIN with opcode ping (9) or pong (10); masked, as a client's frames are; a
+	// control frame's payload of at most 125 bytes. Anything else is gorilla's,
+	// protocol errors included.
+	const fin, masked, maxControl = 0x80, 0x80, 125
+	op := head[0]
+	if (op != fin|websocket.PingMessage && op != fin|websocket.PongMessage) || head[1]&masked == 0 || int(head[1]&^masked) > maxControl {
+		return false, nil
+	}
+	size := int(head[1] &^ masked)
+	frame, err := w.br.Peek(2 + 4 + size)
+	if err != nil {
+		return false, nil // cut short: gorilla's read reports it
+	}
+	var payload []byte
+	if op == fin|websocket.PingMessage {
+		payload = make([]byte, size)
+		key := frame[2:6]
+		for i, c := range frame[6:] {
+			payload[i] = c ^ key[i%4]
+		}
+	}
+	_, _ = w.br.Discard(len(frame))
+	if payload != nil {
+		return true, ping(string(payload))
+	}
+	return true, nil
+}
