@@ -29,7 +29,7 @@ func (rt *route) serveSSE(w http.ResponseWriter, r *http.Request, cr *clientRequ
 	}
 	defer f.close()
 	var why error
-	disconnected := rt.connected(clientSSE, cr)
+	disconnected := rt.connected(clientSSE, cr.remoteAddr)
 	defer func() { disconnected(why) }()
 
 	out := newSSEResponse(w, rt.srv.opts.WriteTimeout)

@@ -29,7 +29,7 @@ func (rt *route) serveWSFromSSE(w http.ResponseWriter, r *http.Request, cr *clie
 		return // the upgrader has answered the client
 	}
 	c := ws.New(conn, rt.wsOptions())
-	disconnected := rt.connected(clientWS, cr)
+	disconnected := rt.connected(clientWS, cr.remoteAddr)
 
 	ss := rt.newSession(cancel)
 	ss.goFunc(func() error { return rt.sendEvents(ctx, f, c, newFrameEncoder(cr.format)) })

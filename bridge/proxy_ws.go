@@ -62,7 +62,7 @@ func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientReque
 	up = ws.New(upConn, upOpts)
 	cl = ws.New(clientConn, clOpts)
 	close(both)
-	disconnected := rt.connected(clientWS, cr)
+	disconnected := rt.connected(clientWS, cr.remoteAddr)
 
 	select {
 	case <-up.Done():

@@ -181,18 +181,18 @@ func (rt *route) refuse(ctx context.Context, w http.ResponseWriter, cr *clientRe
 
 // connected records a client for its lifetime; call the returned func with why it
 // left (nil: the client went away by itself).
-func (rt *route) connected(kind string, cr *clientRequest) func(error) {
+func (rt *route) connected(kind, remoteAddr string) func(error) {
 	cm := rt.metrics.clients[kind]
 	cm.open.Inc()
 	cm.total.Inc()
-	rt.log.Debug("client connected", "client", cr.remoteAddr, "protocol", kind)
+	rt.log.Debug("client connected", "client", remoteAddr, "protocol", kind)
 	return func(why error) {
 		cm.open.Dec()
 		reason := "client left"
 		if why != nil && !errors.Is(why, context.Canceled) {
 			reason = why.Error()
 		}
-		rt.log.Debug("client disconnected", "client", cr.remoteAddr, "protocol", kind, "reason", reason)
+		rt.log.Debug("client disconnected", "client", remoteAddr, "protocol", kind, "reason", reason)
 	}
 }
 

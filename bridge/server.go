@@ -74,7 +74,9 @@ func New(opts Options) *Server {
 		log:    opts.Logger,
 		routes: make(map[string]*route, len(opts.Routes)),
 		upgrader: websocket.Upgrader{
-			ReadBufferSize:  1024,
+			// Clients send little (publish, the odd ping or close), and an
+			// idle connection keeps its read buffer.
+			ReadBufferSize:  512,
 			WriteBufferSize: 4096,
 			// An idle connection holds no write buffer: it comes from the pool
 			// for the length of a write.

@@ -73,7 +73,7 @@ func (rt *route) serveSharedSSE(w http.ResponseWriter, r *http.Request, cr *clie
 	}
 	defer h.leave(s)
 	var why error
-	disconnected := rt.connected(clientSSE, cr)
+	disconnected := rt.connected(clientSSE, cr.remoteAddr)
 	defer func() { disconnected(why) }()
 
 	out := newSSEResponse(w, rt.srv.opts.WriteTimeout)

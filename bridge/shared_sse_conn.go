@@ -68,7 +68,7 @@ type sharedSSEConn struct {
 // the live stream, written by the hub. It returns once the session runs by itself.
 func (rt *route) runSharedSSEConn(conn net.Conn, cr *clientRequest, h *hub, s *subscriber, replay []*Entry) {
 	c := &sharedSSEConn{rt: rt, conn: conn, h: h, s: s, release: cr.lease.handOff()}
-	c.disconnected = rt.connected(clientSSE, cr)
+	c.disconnected = rt.connected(clientSSE, cr.remoteAddr)
 	cm := rt.metrics.clients[clientSSE]
 	if len(replay) > 0 {
 		bufs := make(net.Buffers, 0, len(replay))

@@ -29,21 +29,24 @@ func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clien
 	}
 	// The session is callbacks: the connection's reader hands the client's
 	// messages over (OnMessage), the hub delivers into the connection's queue
-	// (attach), and cleanup runs when the connection ends. An idle shared client
-	// costs its connection's two goroutines and nothing more.
+	// (attach), and cleanup runs when the connection ends (OnClose). An idle
+	// shared client costs its connection's reader goroutine and nothing more.
 	var c *ws.Conn
 	created := make(chan struct{})
+	release := cr.lease.handOff()
+	disconnected := rt.connected(clientWS, cr.remoteAddr)
+	var stopDrain func() bool
 	opts := rt.sharedWSOptions()
+	from := cr // for publish, which forwards the client's headers
+	if rt.cfg.Publish == nil {
+		from = nil // nothing needs the request after the upgrade: let it go
+	}
 	opts.OnMessage = func(m ws.Message) {
 		<-created
-		rt.fromSharedClient(c.Context(), cr, h, m)
+		rt.fromSharedClient(c.Context(), from, h, m)
 	}
-	c = ws.New(conn, opts)
-	close(created)
-	release := cr.lease.handOff()
-	disconnected := rt.connected(clientWS, cr)
-	stopDrain := context.AfterFunc(rt.srv.drainCtx, func() { rt.closeSharedClient(c, errDraining) })
-	context.AfterFunc(c.Context(), func() {
+	opts.OnClose = func() {
+		<-created
 		stopDrain()
 		h.leave(s)
 		why := c.Err()
@@ -58,10 +61,15 @@ func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clien
 		}
 		disconnected(why)
 		release()
-	})
-	if err := rt.sendReplay(c.Context(), c, replay, cr.format); err != nil {
-		rt.closeSharedClient(c, err)
-		return
+	}
+	c = ws.New(conn, opts)
+	stopDrain = context.AfterFunc(rt.srv.drainCtx, func() { rt.closeSharedClient(c, errDraining) })
+	close(created)
+	if len(replay) > 0 {
+		if err := rt.sendReplay(c.Context(), c, replay, cr.format); err != nil {
+			rt.closeSharedClient(c, err)
+			return
+		}
 	}
 	// Let go by the hub: close with the code that says why, off the hub's lock.
 	onKick := func() { rt.srv.goTracked(func() { rt.closeSharedClient(c, s.reason) }) }
@@ -71,7 +79,8 @@ func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clien
 }
 
 // fromSharedClient passes a shared WebSocket client's message to the upstream that
-// serves the stream: a WebSocket upstream as a frame, an SSE upstream by publish.
+// serves the stream: a WebSocket upstream as a frame, an SSE upstream by publish (cr
+// is nil when the route has no publish URL).
 func (rt *route) fromSharedClient(ctx context.Context, cr *clientRequest, h *hub, m ws.Message) {
 	if rt.cfg.UpstreamIsSSE() {
 		rt.publishMessage(ctx, cr, m)
