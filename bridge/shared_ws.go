@@ -93,11 +93,18 @@ func (rt *route) fromSharedClient(ctx context.Context, cr *clientRequest, h *hub
 	rt.metrics.msgForwarded.Inc()
 }
 
-// deliverFrames puts an entry's frame, prepared once per stream and format, into c's
-// queue without blocking; false (the client is too slow) only when the queue is full.
+// deliverFrames hands c an entry's frame, encoded once per stream and format,
+// without blocking: written on the spot while c has nothing else to write and its
+// socket takes it (as shared EventSource clients are), queued otherwise. False (the
+// client is too slow) only when the queue is full.
 func (rt *route) deliverFrames(c *ws.Conn, format config.Format) func(*Entry) bool {
 	cm := rt.metrics.clients[clientWS]
 	return func(e *Entry) bool {
+		if wire, n := e.wire(format); c.TryWriteFrame(wire) {
+			cm.events.Inc()
+			cm.bytes.Add(float64(n))
+			return true
+		}
 		pm, n := e.frame(format)
 		switch err := c.TrySendPrepared(pm, n); {
 		case err == nil:

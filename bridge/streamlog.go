@@ -38,17 +38,29 @@ type Entry struct {
 	sseOnce sync.Once
 	sseWire []byte
 
+	// Per frame kind: the message's payload and its frame bytes (wire), made
+	// together once, and the gorilla PreparedMessage, made only for a client that
+	// cannot take the frame bytes at once.
 	frameOnce [3]sync.Once
+	payloads  [3]framePayload
+	wires     [3][]byte
+	pmOnce    [3]sync.Once
 	frames    [3]*websocket.PreparedMessage
-	frameLen  [3]int
+}
+
+// framePayload is a WebSocket message's type and payload.
+type framePayload struct {
+	binary bool
+	data   []byte
 }
 
 // entryOverhead is what an entry costs beyond its data: fields, framing, bookkeeping.
 const entryOverhead = 256
 
 // wireForms is how many copies of its data an entry may hold: the event, its SSE
-// bytes and a prepared WebSocket frame (payload and frame).
-const wireForms = 4
+// bytes, a WebSocket payload with its frame bytes, and the frame gorilla prepares
+// for a client that needs it.
+const wireForms = 5
 
 func newEntry(ev sse.Event, orig *ws.Message) *Entry {
 	return &Entry{Event: ev, orig: orig, size: wireForms*len(ev.Data) + len(ev.ID) + len(ev.Type) + entryOverhead}
@@ -68,36 +80,60 @@ const (
 	frameOrig
 )
 
-// frame is the event's WebSocket message for a client of the given format, prepared
-// once so its frame bytes are shared by every client.
-func (e *Entry) frame(format config.Format) (*websocket.PreparedMessage, int) {
-	kind := frameJSON
+// frameKind is the kind of WebSocket message a client of the given format gets.
+func (e *Entry) frameKind(format config.Format) int {
 	switch {
 	case e.orig != nil:
-		kind = frameOrig
+		return frameOrig
 	case format == config.FormatRaw:
-		kind = frameRaw
+		return frameRaw
 	}
+	return frameJSON
+}
+
+// payload is the event's WebSocket message for a kind, with its frame bytes, made
+// once for every client.
+func (e *Entry) payload(kind int) framePayload {
 	e.frameOnce[kind].Do(func() {
-		typ, data := websocket.TextMessage, []byte(nil)
+		var p framePayload
 		switch kind {
 		case frameOrig:
-			data = e.orig.Data
-			if e.orig.Binary {
-				typ = websocket.BinaryMessage
-			}
+			p = framePayload{binary: e.orig.Binary, data: e.orig.Data}
 		case frameRaw:
-			data = []byte(e.Event.Data)
+			p.data = []byte(e.Event.Data)
 		default:
-			data = jsonFrameOf(&e.Event)
+			p.data = jsonFrameOf(&e.Event)
 		}
-		pm, err := websocket.NewPreparedMessage(typ, data)
+		e.payloads[kind], e.wires[kind] = p, ws.ServerFrame(p.binary, p.data)
+	})
+	return e.payloads[kind]
+}
+
+// wire is the event's WebSocket frame bytes for a client of the given format, for
+// ws.Conn.TryWriteFrame, and the size of its payload.
+func (e *Entry) wire(format config.Format) ([]byte, int) {
+	kind := e.frameKind(format)
+	p := e.payload(kind)
+	return e.wires[kind], len(p.data)
+}
+
+// frame is the event's WebSocket message for a client of the given format, prepared
+// once so its frame bytes are shared by every client that needs it, and its size.
+func (e *Entry) frame(format config.Format) (*websocket.PreparedMessage, int) {
+	kind := e.frameKind(format)
+	p := e.payload(kind)
+	e.pmOnce[kind].Do(func() {
+		typ := websocket.TextMessage
+		if p.binary {
+			typ = websocket.BinaryMessage
+		}
+		pm, err := websocket.NewPreparedMessage(typ, p.data)
 		if err != nil { // only fails for bad message types
 			pm, _ = websocket.NewPreparedMessage(websocket.TextMessage, nil)
 		}
-		e.frames[kind], e.frameLen[kind] = pm, len(data)
+		e.frames[kind] = pm
 	})
-	return e.frames[kind], e.frameLen[kind]
+	return e.frames[kind], len(p.data)
 }
 
 // jsonFrameOf is the format=json frame of a shared stream's event: retry appears on

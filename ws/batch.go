@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -42,6 +43,9 @@ type batchConn struct {
 	// br is the reader gorilla reads this connection through, when Upgrade
 	// made it (readWaiter); nil otherwise.
 	br *bufio.Reader
+	// raw is the plain socket under Conn, for non-blocking writes
+	// (TryWriteFrame); nil over TLS and other wrappers.
+	raw syscall.RawConn
 
 	// hold is set by the writer goroutine: the next writes belong to a
 	// message that another one follows, so keep them.
@@ -67,7 +71,46 @@ type batchConn struct {
 }
 
 func newBatchConn(c net.Conn) *batchConn {
-	return &batchConn{Conn: c}
+	b := &batchConn{Conn: c}
+	if sc, ok := c.(syscall.Conn); ok {
+		b.raw, _ = sc.SyscallConn()
+	}
+	return b
+}
+
+// tryWrite writes the whole frame p without waiting, when no batch is open:
+// what the socket does not take at once becomes the batch, which the next
+// write sends first (held: the writer must flush it). written is false when
+// nothing was written.
+func (b *batchConn) tryWrite(p []byte) (written, held bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed.Load() || b.buf != nil {
+		return false, false
+	}
+	n := tryWrite(b.raw, p)
+	if n <= 0 {
+		return false, false
+	}
+	if n < len(p) {
+		b.buf = batchPool.Get().(*[]byte)
+		*b.buf = append(*b.buf, p[n:]...)
+		return true, true
+	}
+	return true, false
+}
+
+// flushHeld writes out a batch that tryWrite left, if any.
+func (b *batchConn) flushHeld() error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf == nil || b.closed.Load() {
+		return nil
+	}
+	return b.flush()
 }
 
 var _ net.Conn = (*batchConn)(nil)

@@ -130,6 +130,31 @@ func (q *queue) kick() {
 	}
 }
 
+// claim takes the writer's part for a write on the caller's goroutine
+// (TryWriteFrame): true when the writer is idle and nothing is queued. No
+// run starts until unclaim.
+func (q *queue) claim() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.start == nil || !q.idle || q.n > 0 || q.closed || q.final {
+		return false
+	}
+	q.idle = false
+	return true
+}
+
+// unclaim gives the writer's part back, and starts a run when run is set or
+// anything was queued or kicked meanwhile.
+func (q *queue) unclaim(run bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if run || q.n > 0 || q.kicked {
+		q.wakeLocked()
+		return
+	}
+	q.idle = true
+}
+
 // park ends a writer's run when nothing is queued and nobody kicked: the
 // next push or kick starts a new one. False means look again.
 func (q *queue) park() bool {

@@ -33,6 +33,9 @@ func (c *Conn) writeRun() {
 		default:
 		}
 		err := c.writeQueued()
+		if err == nil {
+			err = c.out.flushHeld() // the rest of a frame TryWriteFrame began
+		}
 		if err == nil && c.pingDue.CompareAndSwap(true, false) {
 			err = c.writePing()
 			c.pinger.Reset(c.opts.PingInterval)

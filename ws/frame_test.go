@@ -1,0 +1,100 @@
+package ws_test
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/ssews/ssews/ws"
+)
+
+// TestServerFrameReadsBack: gorilla reads ServerFrame's bytes as the message they
+// were made of, at every length encoding (7-bit, 16-bit, 64-bit).
+func TestServerFrameReadsBack(t *testing.T) {
+	t.Parallel()
+	server, peer := newPair(t, ws.Options{QueueLen: 8}, pairOptions{})
+	sizes := []int{0, 1, 125, 126, 65535, 65536, 200000}
+	want := make([][]byte, 0, len(sizes))
+	for i, n := range sizes {
+		data := bytes.Repeat([]byte{byte('a' + i)}, n)
+		binary := i%2 == 1
+		want = append(want, data)
+		// Big frames go the usual way: the frame bytes are for small messages.
+		if !server.TryWriteFrame(ws.ServerFrame(binary, data)) {
+			typ := websocket.TextMessage
+			if binary {
+				typ = websocket.BinaryMessage
+			}
+			pm, err := websocket.NewPreparedMessage(typ, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := server.SendPrepared(t.Context(), pm, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i, w := range want {
+		typ, data, err := peerRead(t, peer)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		wantTyp := websocket.TextMessage
+		if i%2 == 1 {
+			wantTyp = websocket.BinaryMessage
+		}
+		if typ != wantTyp || !bytes.Equal(data, w) {
+			t.Fatalf("message %d: type %d, %d bytes; want type %d, %d bytes", i, typ, len(data), wantTyp, len(w))
+		}
+	}
+}
+
+// TestTryWriteFrameKeepsOrder: frames written on the spot and messages queued
+// behind a busy writer or a full socket reach the peer whole and in order, and
+// TryWriteFrame declines once the peer stops reading.
+func TestTryWriteFrameKeepsOrder(t *testing.T) {
+	t.Parallel()
+	server, peer := newPair(t, ws.Options{QueueLen: 1 << 16, QueueBytes: 64 << 20}, pairOptions{smallBuffers: true})
+	payload := bytes.Repeat([]byte("x"), 1000)
+	sent, direct, declined := 0, 0, 0
+	msg := func(i int) []byte { return append([]byte(fmt.Sprintf("%06d:", i)), payload...) }
+	// The peer reads nothing yet: the socket fills, and TryWriteFrame must decline.
+	for declined < 50 {
+		m := msg(sent)
+		if server.TryWriteFrame(ws.ServerFrame(false, m)) {
+			direct++
+		} else {
+			declined++
+			if err := server.TrySend(ws.Message{Data: m}); err != nil {
+				t.Fatalf("TrySend %d: %v", sent, err)
+			}
+		}
+		sent++
+	}
+	if direct == 0 {
+		t.Fatal("no frame written on the spot")
+	}
+	done := make(chan error, 1)
+	go func() {
+		for i := range sent {
+			_ = peer.SetReadDeadline(time.Now().Add(waitLimit))
+			_, data, err := peer.ReadMessage()
+			if err != nil {
+				done <- fmt.Errorf("message %d: %w", i, err)
+				return
+			}
+			if !bytes.Equal(data, msg(i)) {
+				done <- fmt.Errorf("message %d: got %.10q", i, data)
+				return
+			}
+		}
+		done <- nil
+	}()
+	if err := recvWithin(t, done, "the peer's reads"); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d messages: %d written on the spot, %d queued", sent, direct, declined)
+}
