@@ -87,8 +87,11 @@ type sseResponse struct {
 	enc     *sse.Writer
 	counter countingWriter
 	timeout time.Duration
-	// armed says a write deadline is set for the writes since the last flush.
-	armed bool
+	// deadline is the write deadline last set: it covers the writes since the last
+	// flush as long as it leaves most of the timeout (arm).
+	deadline time.Time
+	// now is when the writes since the last flush began.
+	now time.Time
 	// dirty says something was written since the last flush.
 	dirty bool
 }
@@ -180,13 +183,21 @@ func (s *sseResponse) comment() error {
 	return s.flush()
 }
 
+// arm gives the writes until the next flush a deadline between 3/4 of the write
+// timeout and all of it: the deadline set last stays while it leaves that much, so
+// a stream moves the poller's timer once per quarter of the timeout, not per event.
 func (s *sseResponse) arm() {
-	if !s.armed {
-		// An error means the writer cannot take deadlines (a test recorder); writes
-		// then still fail once the client is gone.
-		_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
-		s.armed = true
+	if !s.now.IsZero() {
+		return // armed since the last flush
 	}
+	s.now = time.Now()
+	if s.deadline.Sub(s.now) >= s.timeout-s.timeout/4 {
+		return
+	}
+	s.deadline = s.now.Add(s.timeout)
+	// An error means the writer cannot take deadlines (a test recorder); writes
+	// then still fail once the client is gone.
+	_ = s.rc.SetWriteDeadline(s.deadline)
 }
 
 // flush sends what was written, if anything.
@@ -195,8 +206,8 @@ func (s *sseResponse) flush() error {
 		return nil
 	}
 	s.dirty = false
-	s.armed = false
-	s.lastFlush = time.Now()
+	s.lastFlush = s.now
+	s.now = time.Time{}
 	err := s.rc.Flush()
 	if errors.Is(err, http.ErrNotSupported) {
 		return nil

@@ -68,6 +68,10 @@ type batchConn struct {
 	buf     *[]byte   // the open batch; nil when empty, back in batchPool
 	dl      time.Time // write deadline gorilla asked for; zero: writeTimeout
 	applied time.Time // deadline last set on Conn
+
+	// readApplied is the read deadline last set on Conn; only the reader
+	// touches it.
+	readApplied time.Time
 }
 
 func newBatchConn(c net.Conn) *batchConn {
@@ -190,7 +194,11 @@ func (b *batchConn) flush() error {
 func (b *batchConn) write(p []byte) (int, error) {
 	dl := b.dl
 	if wt := time.Duration(b.writeTimeout.Load()); dl.IsZero() && wt > 0 {
-		dl = time.Now().Add(wt)
+		now := time.Now()
+		if keepDeadline(b.applied, now, wt) {
+			return b.Conn.Write(p)
+		}
+		dl = now.Add(wt)
 	}
 	if !dl.Equal(b.applied) {
 		if err := b.Conn.SetWriteDeadline(dl); err != nil {
@@ -203,12 +211,33 @@ func (b *batchConn) write(p []byte) (int, error) {
 
 // Read reads from the network, within readTimeout when it is set.
 func (b *batchConn) Read(p []byte) (int, error) {
-	if rt := time.Duration(b.readTimeout.Load()); rt > 0 {
-		if err := b.Conn.SetReadDeadline(time.Now().Add(rt)); err != nil {
-			return 0, err
-		}
+	if err := b.armRead(); err != nil {
+		return 0, err
 	}
 	return b.Conn.Read(p)
+}
+
+// armRead gives the next network read readTimeout, or most of it (keepDeadline).
+func (b *batchConn) armRead() error {
+	rt := time.Duration(b.readTimeout.Load())
+	if rt <= 0 {
+		return nil
+	}
+	now := time.Now()
+	if keepDeadline(b.readApplied, now, rt) {
+		return nil
+	}
+	b.readApplied = now.Add(rt)
+	return b.Conn.SetReadDeadline(b.readApplied)
+}
+
+// keepDeadline reports whether the deadline last applied still leaves at least
+// three quarters of timeout from now: then it stays, and a network operation gets
+// between 3/4 and all of its timeout. Moving the poller's timer on every system
+// call of a fast stream would cost more than the call; this moves it once per
+// quarter of the timeout.
+func keepDeadline(applied, now time.Time, timeout time.Duration) bool {
+	return applied.Sub(now) >= timeout-timeout/4
 }
 
 // setTimeouts makes every network read wait at most read (0: no limit) and
@@ -229,9 +258,15 @@ func (b *batchConn) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
+// SetReadDeadline sets the read deadline now, and remembers it for armRead.
+func (b *batchConn) SetReadDeadline(t time.Time) error {
+	b.readApplied = t
+	return b.Conn.SetReadDeadline(t)
+}
+
 // SetDeadline sets the read deadline now and records the write deadline.
 func (b *batchConn) SetDeadline(t time.Time) error {
-	if err := b.Conn.SetReadDeadline(t); err != nil {
+	if err := b.SetReadDeadline(t); err != nil {
 		return err
 	}
 	return b.SetWriteDeadline(t)

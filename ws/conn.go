@@ -28,11 +28,15 @@ type Options struct {
 	// and the read deadline. Otherwise the peer must show life (any frame,
 	// or a pong; on a connection from Upgrade or BatchingDialer, any bytes)
 	// within 2*PingInterval or Read fails with a timeout (a net.Error whose
-	// Timeout method reports true).
+	// Timeout method reports true). On a connection from Upgrade or
+	// BatchingDialer the deadline moves once per quarter of its span, so a
+	// silent peer fails after 1.5 to 2 times PingInterval.
 	PingInterval time.Duration
 
 	// WriteTimeout bounds each write (data, ping, close frame); 0 means 10s.
-	// A write that misses it closes the connection.
+	// A write that misses it closes the connection. On a connection from
+	// Upgrade or BatchingDialer a write without a deadline of gorilla's gets
+	// 3/4 of WriteTimeout to all of it (see keepDeadline).
 	WriteTimeout time.Duration
 
 	// QueueLen is how many outbound messages may wait for the writer; <= 0

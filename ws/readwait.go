@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"syscall"
-	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -60,10 +59,8 @@ func (w *readWaiter) wait(ping func(string) error) error {
 	}
 	for {
 		if w.br.Buffered() == 0 {
-			if rt := time.Duration(w.b.readTimeout.Load()); rt > 0 {
-				if err := w.b.Conn.SetReadDeadline(time.Now().Add(rt)); err != nil {
-					return err
-				}
+			if err := w.b.armRead(); err != nil {
+				return err
 			}
 			if err := w.raw.Read(readable); err != nil {
 				return err
