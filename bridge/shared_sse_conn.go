@@ -56,7 +56,10 @@ type sharedSSEConn struct {
 	s    *subscriber
 	w    *sseConnWriter
 
-	once         sync.Once
+	once sync.Once
+	// mu guards the stops, which the session's ends may look for while they
+	// are still being set up.
+	mu           sync.Mutex
 	stopWatch    func()
 	stopDrain    func() bool
 	disconnected func(error)
@@ -94,12 +97,16 @@ func (rt *route) runSharedSSEConn(conn net.Conn, cr *clientRequest, h *hub, s *s
 		cm.bytes.Add(float64(len(b)))
 		return true
 	}
-	// The session's ends: each may run at any time from here on.
-	c.stopDrain = context.AfterFunc(rt.srv.drainCtx, func() { c.end(errDraining) })
-	c.stopWatch = rt.srv.watchClosed(conn, func() { c.end(nil) })
+	// The session's ends: each may run (on a goroutine of its own) at any time
+	// from here on.
 	onKick := func() { rt.srv.goTracked(func() { c.end(s.reason) }) } // off the hub's lock
 	heartbeat := func() { c.w.deliver(heartbeatComment) }
-	if !h.attach(s, deliver, onKick, heartbeat) {
+	c.mu.Lock()
+	c.stopDrain = context.AfterFunc(rt.srv.drainCtx, func() { c.end(errDraining) })
+	c.stopWatch = rt.srv.watchClosed(conn, func() { c.end(nil) })
+	attached := h.attach(s, deliver, onKick, heartbeat)
+	c.mu.Unlock()
+	if !attached {
 		c.end(s.reason)
 	}
 }
@@ -107,9 +114,12 @@ func (rt *route) runSharedSSEConn(conn net.Conn, cr *clientRequest, h *hub, s *s
 // end ends the session once, for why (nil: the client left by itself).
 func (c *sharedSSEConn) end(why error) {
 	c.once.Do(func() {
-		if c.stopDrain != nil {
-			c.stopDrain()
-			c.stopWatch()
+		c.mu.Lock()
+		stopDrain, stopWatch := c.stopDrain, c.stopWatch
+		c.mu.Unlock()
+		if stopDrain != nil {
+			stopDrain()
+			stopWatch()
 		}
 		c.h.leave(c.s)
 		c.conn.Close()
