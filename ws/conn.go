@@ -2,6 +2,7 @@ package ws
 
 import (
 	"context"
+	"math"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -206,7 +207,9 @@ func New(c *websocket.Conn, opts Options) *Conn {
 		wc.setKeepaliveHandlers()
 	}
 	if opts.PingInterval > 0 {
-		wc.pinger = time.AfterFunc(opts.PingInterval, wc.pingDueNow)
+		// Stored before it is started, so the writer a ping starts sees it.
+		wc.pinger = time.AfterFunc(time.Duration(math.MaxInt64), wc.pingDueNow)
+		wc.pinger.Reset(opts.PingInterval)
 	}
 	go wc.readLoop()
 	return wc
