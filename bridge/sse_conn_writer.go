@@ -5,6 +5,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ssews/ssews/internal/sockio"
 )
 
 // sseConnWriter writes a shared EventSource client's stream on its taken-over
@@ -50,7 +52,7 @@ func (w *sseConnWriter) deliver(b []byte) bool {
 		return true // the session is ending and will leave
 	}
 	if !w.busy && w.raw != nil {
-		n := tryWrite(w.raw, b)
+		n := sockio.TryWrite(w.raw, b)
 		if n == len(b) {
 			return true
 		}

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/ssews/ssews/internal/sockio"
 )
 
 // batchSize is the most a batch holds before it goes out: a few hundred
@@ -92,7 +94,7 @@ func (b *batchConn) tryWrite(p []byte) (written, held bool) {
 	if b.closed.Load() || b.buf != nil {
 		return false, false
 	}
-	n := tryWrite(b.raw, p)
+	n := sockio.TryWrite(b.raw, p)
 	if n <= 0 {
 		return false, false
 	}

@@ -7,6 +7,8 @@ import (
 	"syscall"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/ssews/ssews/internal/sockio"
 )
 
 // An idle connection's reader waits for the peer's next frame. Waiting inside
@@ -62,7 +64,7 @@ func (w *readWaiter) wait(ping func(string) error) error {
 			if err := w.b.armRead(); err != nil {
 				return err
 			}
-			if err := w.raw.Read(readable); err != nil {
+			if err := w.raw.Read(sockio.Readable); err != nil {
 				return err
 			}
 		}
