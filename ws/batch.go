@@ -87,9 +87,12 @@ func newBatchConn(c net.Conn) *batchConn {
 // tryWrite writes the whole frame p without waiting, when no batch is open:
 // what the socket does not take at once becomes the batch, which the next
 // write sends first (held: the writer must flush it). written is false when
-// nothing was written.
+// nothing was written, also when another write holds the connection (a pong
+// from the reader, which may wait on a full socket): tryWrite never waits.
 func (b *batchConn) tryWrite(p []byte) (written, held bool) {
-	b.mu.Lock()
+	if !b.mu.TryLock() {
+		return false, false
+	}
 	defer b.mu.Unlock()
 	if b.closed.Load() || b.buf != nil {
 		return false, false
