@@ -66,10 +66,11 @@ func newEntry(ev sse.Event, orig *ws.Message) *Entry {
 	return &Entry{Event: ev, orig: orig, size: wireForms*len(ev.Data) + len(ev.ID) + len(ev.Type) + entryOverhead}
 }
 
-// sse is the event's wire form for EventSource clients, always with its id so any
-// client can resume from it.
+// sse is the event's wire form for EventSource clients, with its id so any client
+// can resume from it. Every entry of the log has one; an entry without (the gap
+// event) leaves the client's last event id as it was, rather than resetting it.
 func (e *Entry) sse() []byte {
-	e.sseOnce.Do(func() { e.sseWire = sse.AppendEvent(nil, &e.Event, true) })
+	e.sseOnce.Do(func() { e.sseWire = sse.AppendEvent(nil, &e.Event, e.Event.ID != "") })
 	return e.sseWire
 }
 
