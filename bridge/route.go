@@ -160,9 +160,14 @@ func (rt *route) openFeed(ctx context.Context, w http.ResponseWriter, cr *client
 }
 
 // refuse answers a client whose upstream could not be opened with the status SPEC
-// section 5 assigns, unless the client has gone or shutdown started (ctx is done):
-// then nobody is waiting for the answer.
+// section 5 assigns. Once shutdown has started, the attempt was given up for it: the
+// client gets 503 with Retry-After, as a new client would, so it comes back to
+// another instance. A client that has gone (ctx done otherwise) is not answered.
 func (rt *route) refuse(ctx context.Context, w http.ResponseWriter, cr *clientRequest, err error) {
+	if rt.srv.Draining() {
+		unavailable(w, rt.cfg.Retry)
+		return
+	}
 	if ctx.Err() != nil {
 		return
 	}

@@ -2,7 +2,9 @@ package test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/gorilla/websocket"
@@ -128,7 +130,8 @@ func TestDrainEndsEveryKindOfClient(t *testing.T) {
 }
 
 // TestDrainGivesUpPendingUpstreamConnects: a client whose upstream has not answered
-// yet must not hold shutdown until SSEWS_UPSTREAM_TIMEOUT.
+// yet must not hold shutdown until SSEWS_UPSTREAM_TIMEOUT, and is told 503 so it
+// comes back (an empty 200 would end an EventSource for good).
 func TestDrainGivesUpPendingUpstreamConnects(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
@@ -143,18 +146,27 @@ func TestDrainGivesUpPendingUpstreamConnects(t *testing.T) {
 		"SSEWS_ROUTES":           routes("/sse", up.URL, "/ws", wsURL(up.URL)),
 		"SSEWS_UPSTREAM_TIMEOUT": "1m",
 	})
-	clientsDone := make(chan struct{}, 2)
+	statuses := make(chan string, 2)
 	go func() {
-		if resp, err := http.Get(p.url + "/sse"); err == nil {
-			resp.Body.Close()
+		resp, err := http.Get(p.url + "/sse")
+		if err != nil {
+			statuses <- "sse: " + err.Error()
+			return
 		}
-		clientsDone <- struct{}{}
+		resp.Body.Close()
+		statuses <- fmt.Sprintf("sse: %d retry-after=%t", resp.StatusCode, resp.Header.Get("Retry-After") != "")
 	}()
 	go func() {
-		if c, _, err := websocket.DefaultDialer.Dial(p.ws+"/ws", nil); err == nil {
+		c, resp, err := websocket.DefaultDialer.Dial(p.ws+"/ws", nil)
+		switch {
+		case err == nil:
 			c.Close()
+			statuses <- "ws: upgraded"
+		case resp != nil:
+			statuses <- fmt.Sprintf("ws: %d retry-after=%t", resp.StatusCode, resp.Header.Get("Retry-After") != "")
+		default:
+			statuses <- "ws: " + err.Error()
 		}
-		clientsDone <- struct{}{}
 	}()
 	recv(t, up.requests, "first upstream request")
 	recv(t, up.requests, "second upstream request")
@@ -163,6 +175,9 @@ func TestDrainGivesUpPendingUpstreamConnects(t *testing.T) {
 	if err := p.main.Shutdown(ctx); err != nil {
 		t.Errorf("shutdown with connects under way: %v; want it done well before the upstream timeout", err)
 	}
-	recv(t, clientsDone, "first client answered")
-	recv(t, clientsDone, "second client answered")
+	got := []string{recv(t, statuses, "first client answered"), recv(t, statuses, "second client answered")}
+	slices.Sort(got)
+	if want := []string{"sse: 503 retry-after=true", "ws: 503 retry-after=true"}; !slices.Equal(got, want) {
+		t.Errorf("clients whose connect was given up: %q; want %q", got, want)
+	}
 }
