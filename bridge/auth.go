@@ -9,7 +9,8 @@ import (
 // authorize asks the route's auth_url whether the client may have its stream (forward
 // auth, as nginx's auth_request and Traefik's ForwardAuth do): a GET with the client's
 // forwarded headers, X-Forwarded-* and the bearer token of token_param. 2xx admits;
-// 401 and 403 are the client's answer; anything else is 502, no answer in time 504.
+// 401 and 403 are the client's answer; anything else, a redirect included, is 502, no
+// answer in time 504.
 // This is what makes a shared stream safe for a private feed: each client is asked
 // about, although only one upstream connection serves them all.
 func (rt *route) authorize(ctx context.Context, cr *clientRequest, r *http.Request) error {
@@ -24,7 +25,7 @@ func (rt *route) authorize(ctx context.Context, cr *clientRequest, r *http.Reque
 	}
 	req.Header.Set("X-Forwarded-Method", r.Method)
 	req.Header.Set("X-Forwarded-Uri", clientURI(r, rt.cfg.TokenParam))
-	resp, err := rt.client.Do(req)
+	resp, err := rt.calls.Do(req)
 	if err != nil {
 		ue := transportError("auth", err)
 		ue.reason = reasonAuth

@@ -27,7 +27,7 @@ func (rt *route) publish(ctx context.Context, cr *clientRequest, m ws.Message) e
 	} else {
 		req.Header.Set("Content-Type", "text/plain; charset=utf-8")
 	}
-	resp, err := rt.client.Do(req)
+	resp, err := rt.calls.Do(req)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}

@@ -22,8 +22,12 @@ type route struct {
 	log     *slog.Logger
 	metrics *routeMetrics
 	origins originPolicy
-	client  *http.Client
-	dialer  *websocket.Dialer
+	// client follows redirects, as EventSource does for its stream; calls
+	// takes them as the answer (auth_url, publish): a redirect to a login page
+	// that answers 200 must not admit a client, nor turn a POST into a GET.
+	client *http.Client
+	calls  *http.Client
+	dialer *websocket.Dialer
 	// allowHeaders is the preflight's Access-Control-Allow-Headers.
 	allowHeaders string
 	// hubs holds the streams of a shared route; nil in per-client mode.
@@ -38,6 +42,9 @@ func newRoute(s *Server, cfg *config.Route, transport *http.Transport) *route {
 		metrics: s.opts.Metrics.route(cfg.Path),
 		origins: newOriginPolicy(cfg.AllowedOrigins),
 		client:  &http.Client{Transport: transport},
+		calls: &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}},
 		// Upstream connections batch queued messages into one network write.
 		dialer: ws.BatchingDialer(&websocket.Dialer{
 			NetDialContext:   trackingDial(&net.Dialer{Timeout: s.opts.UpstreamTimeout, KeepAlive: 30 * time.Second}),

@@ -12,9 +12,14 @@ func TestForwardAuthAndTokenParam(t *testing.T) {
 	t.Parallel()
 	seen := make(chan *http.Request, 32)
 	auth := newBackend(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if r.URL.Path == "/login" { // a login page: must never be taken for the answer
+			return
+		}
 		seen <- r.Clone(r.Context())
 		switch r.Header.Get("Authorization") {
 		case "Bearer good":
+		case "Bearer redirect":
+			http.Redirect(w, r, "/login", http.StatusFound)
 		case "Bearer forbidden":
 			w.WriteHeader(http.StatusForbidden)
 		case "Bearer broken":
@@ -50,7 +55,7 @@ func TestForwardAuthAndTokenParam(t *testing.T) {
 			cases := []struct {
 				token string
 				want  int
-			}{{"good", 200}, {"forbidden", 403}, {"", 401}, {"broken", 502}, {"slow", 504}}
+			}{{"good", 200}, {"forbidden", 403}, {"", 401}, {"broken", 502}, {"redirect", 502}, {"slow", 504}}
 			for _, c := range cases {
 				url := p.url + path + "?topic=x"
 				if c.token != "" {
@@ -84,7 +89,7 @@ func TestForwardAuthAndTokenParam(t *testing.T) {
 	if req.Header.Get("Authorization") != "Bearer good" || strings.Contains(req.URL.RawQuery, "token") {
 		t.Errorf("upstream request: Authorization %q, query %q", req.Header.Get("Authorization"), req.URL.RawQuery)
 	}
-	waitMetric(t, p, `ssews_rejected_requests_total{reason="auth",route="/private"}`, 8)
+	waitMetric(t, p, `ssews_rejected_requests_total{reason="auth",route="/private"}`, 10)
 	if logs := p.logs.String(); strings.Contains(logs, "forbidden") || strings.Contains(logs, "good") {
 		t.Errorf("a token appears in the logs:\n%s", logs)
 	}
