@@ -31,9 +31,11 @@ var batchPool = sync.Pool{New: func() any {
 // the writer knows another message follows. Every other write goes
 // straight through, after whatever is pending: the handshake request and
 // response, pings, close frames and pongs cannot be stranded in a buffer.
-// The batch goes out with the write of its last message, so that all
-// network writes still happen inside gorilla's write lock and gorilla's
-// WriteControl keeps its own timing.
+// The batch goes out with the write of its last message, inside gorilla's
+// write lock, so gorilla's WriteControl keeps its own timing. Two writes
+// happen outside that lock, under mu alone: TryWriteFrame's (which never
+// waits, and gives up when mu is held) and the writer's flush of what such a
+// write left over (flushHeld).
 //
 // Control frames written by other goroutines while a batch is open (a pong
 // from the reader, CloseNow's close frame) join the batch, whose last
@@ -43,7 +45,7 @@ type batchConn struct {
 	net.Conn
 
 	// br is the reader gorilla reads this connection through, when Upgrade
-	// made it (readWaiter); nil otherwise.
+	// made it (waitIdle); nil otherwise.
 	br *bufio.Reader
 	// raw is the plain socket under Conn, for non-blocking writes
 	// (TryWriteFrame); nil over TLS and other wrappers.
@@ -64,8 +66,8 @@ type batchConn struct {
 	readTimeout  atomic.Int64 // time.Duration; 0: no read deadline
 	writeTimeout atomic.Int64 // time.Duration; 0: a zero deadline is none
 
-	// mu guards the fields below. gorilla's write lock already serialises
-	// every Write, so mu is uncontended; it makes batchConn safe on its own.
+	// mu guards the fields below and serialises every network write: gorilla's
+	// under its own write lock, and tryWrite's and flushHeld's beside it.
 	mu      sync.Mutex
 	buf     *[]byte   // the open batch; nil when empty, back in batchPool
 	dl      time.Time // write deadline gorilla asked for; zero: writeTimeout
@@ -83,6 +85,11 @@ func newBatchConn(c net.Conn) *batchConn {
 	}
 	return b
 }
+
+// server reports whether this is a server's connection with a plain socket
+// under it (from Upgrade, not over TLS): the one that takes frames of
+// ServerFrame and waits for its peer outside gorilla (waitIdle).
+func (b *batchConn) server() bool { return b.br != nil && b.raw != nil }
 
 // tryWrite writes the whole frame p without waiting, when no batch is open:
 // what the socket does not take at once becomes the batch, which the next

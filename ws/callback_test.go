@@ -43,3 +43,14 @@ func TestOnMessageDeliversInOrderAndContextEnds(t *testing.T) {
 		t.Errorf("Err %v; want the peer's close 4001", c.Err())
 	}
 }
+
+// TestReadWithOnMessageFails: with OnMessage the messages are the callback's; Read
+// says so instead of waiting for ever.
+func TestReadWithOnMessageFails(t *testing.T) {
+	server, _ := rawPair(t, pairOptions{})
+	c := ws.New(server, ws.Options{OnMessage: func(ws.Message) {}})
+	defer c.CloseNow(websocket.CloseNormalClosure, "")
+	if _, err := c.Read(t.Context()); err == nil {
+		t.Fatal("Read with OnMessage: no error")
+	}
+}

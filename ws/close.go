@@ -96,8 +96,14 @@ func (c *Conn) CloseNow(code int, reason string) error {
 	// bypass makes the frame, and any batch the writer left open, go out
 	// with this write rather than wait for a next message that is dropped.
 	c.out.bypass()
-	deadline := time.Now().Add(min(c.opts.WriteTimeout, closeNowTimeout))
-	err := ignoreCloseSent(c.ws.WriteControl(websocket.CloseMessage, closePayload(code, reason), deadline))
+	// gorilla's deadline bounds the wait for its write lock and the frame's
+	// own write, but not a wait for a write gorilla does not see (the
+	// writer's flushHeld): closing the connection when the budget is spent
+	// bounds them all.
+	budget := min(c.opts.WriteTimeout, closeNowTimeout)
+	cut := time.AfterFunc(budget, func() { c.finish(nil) })
+	err := ignoreCloseSent(c.ws.WriteControl(websocket.CloseMessage, closePayload(code, reason), time.Now().Add(budget)))
+	cut.Stop()
 	c.finish(nil)
 	c.wait()
 	return err

@@ -127,9 +127,6 @@ type Conn struct {
 	// Upgrade or BatchingDialer; nil otherwise, and every message is
 	// written on its own.
 	out *batchConn
-	// idleWait lets the reader wait for the peer with a shallow stack; nil
-	// when the connection does not allow it.
-	idleWait *readWaiter
 
 	// in carries messages from the reader goroutine to Read. It is bounded
 	// (inboundLen, inboundBytes), so TCP still carries inbound
@@ -197,7 +194,6 @@ func New(c *websocket.Conn, opts Options) *Conn {
 	if opts.ReadLimit > 0 {
 		c.SetReadLimit(opts.ReadLimit)
 	}
-	wc.idleWait = newReadWaiter(wc.out)
 	if wc.out != nil {
 		// Each network read and write gets its own deadline: any bytes
 		// from the peer show life, and nothing reads the clock per message.
@@ -248,24 +244,18 @@ func (c *Conn) RemoteAddr() net.Addr { return c.ws.RemoteAddr() }
 // fail closes the connection because of err, unless a local close is
 // already under way (then the error is a consequence of that close, not a
 // reason to report). It reports whether it closed the connection.
-func (c *Conn) fail(err error) bool {
-	c.mu.Lock()
-	if c.state != stateOpen {
-		c.mu.Unlock()
-		return false
-	}
-	c.state = stateClosed
-	c.err = err
-	c.mu.Unlock()
-	c.release()
-	return true
-}
+func (c *Conn) fail(err error) bool { return c.closeWith(err, false) }
 
 // finish closes the connection with err as its reason, from any state but
 // closed. It reports whether it closed the connection.
-func (c *Conn) finish(err error) bool {
+func (c *Conn) finish(err error) bool { return c.closeWith(err, true) }
+
+// closeWith moves to stateClosed with err as the reason, from stateOpen, or
+// from stateClosing too when fromClosing is set, and then releases the
+// connection. It reports whether it did.
+func (c *Conn) closeWith(err error, fromClosing bool) bool {
 	c.mu.Lock()
-	if c.state == stateClosed {
+	if c.state == stateClosed || (c.state == stateClosing && !fromClosing) {
 		c.mu.Unlock()
 		return false
 	}

@@ -6,21 +6,24 @@
 // Close and WriteControl may be called from other goroutines. A Conn is
 // correct by construction instead of by convention:
 //
-//   - One writer owns every write: data messages, prepared messages, pings
-//     and the close frame. It is a goroutine that runs while there is
-//     something to write and ends when there is not, so an idle connection
-//     holds none; runs never overlap. Senders hand it messages through a
-//     bounded queue (events and bytes), so a slow peer costs bounded memory
-//     and blocks or rejects its senders instead of growing a buffer. While
-//     it is idle, TryWriteFrame may take its part for one non-blocking write
-//     of a frame encoded once for many connections.
+//   - One writer owns every data write: messages, prepared messages, pings
+//     and the graceful close frame. It is a goroutine that runs while there
+//     is something to write and ends when there is not, so an idle
+//     connection holds none; runs never overlap. Senders hand it messages
+//     through a bounded queue (events and bytes), so a slow peer costs
+//     bounded memory and blocks or rejects its senders instead of growing a
+//     buffer. The only other writes are gorilla's control frames from other
+//     goroutines (the reader's pongs and close answer, CloseNow's close
+//     frame), and, while the writer is idle, TryWriteFrame's one
+//     non-blocking write of a frame encoded once for many connections.
 //   - One reader goroutine owns every read, so control frames (pong, ping,
 //     close) are processed and the read deadline is kept in one place. Read
 //     takes a context; cancelling it returns at once without touching the
 //     connection, which stays usable (a read deadline in the past would
 //     leave gorilla's read state corrupt and lose the peer's close frame).
-//     Between messages it waits for the socket outside gorilla, with a
-//     stack that shrinks back to the smallest size (readWaiter).
+//     Between messages, on a server's connection over plain TCP, it waits
+//     for the socket outside gorilla, with a stack that shrinks back to the
+//     smallest size (waitIdle).
 //
 // Both exit when the connection closes, for whatever reason: Close,
 // CloseNow, a write error or a read error.

@@ -38,9 +38,10 @@ func ServerFrame(binaryMsg bool, data []byte) []byte {
 // What the socket does not take at once is kept back for the writer, which sends
 // it before anything else. False means nothing was written (the writer is busy,
 // the socket is full, the connection is closing, or it has no plain socket): send
-// the message the usual way, with TrySendPrepared.
+// the message the usual way, with TrySendPrepared. Only a server's connection
+// (from Upgrade) takes frames: a client's frames must be masked.
 func (c *Conn) TryWriteFrame(frame []byte) bool {
-	if c.out == nil || c.out.raw == nil || len(frame) > batchSize/2 || c.interrupt.Load() || !c.q.claim() {
+	if c.out == nil || !c.out.server() || len(frame) > batchSize/2 || c.interrupt.Load() || !c.q.claim() {
 		return false
 	}
 	written, held := c.out.tryWrite(frame)

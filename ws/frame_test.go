@@ -98,3 +98,19 @@ func TestTryWriteFrameKeepsOrder(t *testing.T) {
 	}
 	t.Logf("%d messages: %d written on the spot, %d queued", sent, direct, declined)
 }
+
+// TestTryWriteFrameServerOnly: a client's connection declines frame bytes, which
+// are unmasked and so only a server may send.
+func TestTryWriteFrameServerOnly(t *testing.T) {
+	t.Parallel()
+	server, client := newConnPair(t, ws.Options{QueueLen: 4})
+	if client.TryWriteFrame(ws.ServerFrame(false, []byte("x"))) {
+		t.Error("a client connection wrote a server frame")
+	}
+	if !server.TryWriteFrame(ws.ServerFrame(false, []byte("x"))) {
+		t.Error("an idle server connection declined a frame")
+	}
+	if m := mustRead(t, client); string(m.Data) != "x" {
+		t.Errorf("client read %q", m.Data)
+	}
+}

@@ -26,9 +26,10 @@ type item struct {
 // limit alone would let a single slow client pin hundreds of MiB.
 //
 // A channel cannot bound bytes, so this is a ring under a mutex. Channels
-// replace a sync.Cond because senders also wait on a context: ready wakes
-// the writer after a push, space wakes a blocked sender after a pop, and
-// closed wakes them all for good.
+// replace a sync.Cond because senders also wait on a context: space wakes a
+// blocked sender after a pop, and closed wakes them all for good. The side
+// that pops is woken after a push: the outbound queue starts a writer run
+// (start), the inbound one signals Read through ready.
 type queue struct {
 	mu       sync.Mutex
 	buf      []item // ring; grows on demand up to maxLen so idle conns stay small
@@ -131,12 +132,12 @@ func (q *queue) kick() {
 }
 
 // claim takes the writer's part for a write on the caller's goroutine
-// (TryWriteFrame): true when the writer is idle and nothing is queued. No
-// run starts until unclaim.
+// (TryWriteFrame; outbound queue only): true when the writer is idle and
+// nothing is queued. No run starts until unclaim.
 func (q *queue) claim() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.start == nil || !q.idle || q.n > 0 || q.closed || q.final {
+	if !q.idle || q.n > 0 || q.closed || q.final {
 		return false
 	}
 	q.idle = false

@@ -2,6 +2,7 @@ package ws
 
 import (
 	"context"
+	"errors"
 	"io"
 	"sync"
 	"time"
@@ -22,6 +23,9 @@ import (
 // returns ctx.Err() at once and the connection stays open: the message
 // being read, if any, is delivered by the next Read.
 func (c *Conn) Read(ctx context.Context) (Message, error) {
+	if c.in == nil {
+		return Message{}, errReadWithOnMessage
+	}
 	if err := ctx.Err(); err != nil {
 		return Message{}, err
 	}
@@ -52,12 +56,16 @@ func (c *Conn) Read(ctx context.Context) (Message, error) {
 	}
 }
 
+// errReadWithOnMessage is Read on a connection whose messages go to OnMessage.
+var errReadWithOnMessage = errors.New("ws: Read on a connection with OnMessage")
+
 // readLoop is the only goroutine that reads from the connection. Owning the
 // read in one place lets Read honour a context without a read deadline in
 // the past, which would corrupt gorilla's read state, and lets Close see the
 // peer's close frame even when nobody is calling Read.
 func (c *Conn) readLoop() {
 	defer close(c.readerDone)
+	ping := c.ws.PingHandler() // set once, in New
 	for {
 		if c.opts.PingInterval > 0 && c.out == nil {
 			// Each read gives the peer a fresh 2*PingInterval, so time
@@ -66,7 +74,7 @@ func (c *Conn) readLoop() {
 			// network read.
 			_ = c.ws.SetReadDeadline(time.Now().Add(2 * c.opts.PingInterval))
 		}
-		if err := c.idleWait.wait(c.ws.PingHandler()); err != nil {
+		if err := c.out.waitIdle(ping); err != nil {
 			c.readFailed(err)
 			return
 		}

@@ -1,10 +1,8 @@
 package ws
 
 import (
-	"bufio"
 	"errors"
 	"io"
-	"syscall"
 
 	"github.com/gorilla/websocket"
 
@@ -26,49 +24,27 @@ import (
 // bytes show life, see batchConn), a ping gets gorilla's ping handler as it would
 // from gorilla. Everything else, close frames included, is left to gorilla.
 
-// readWaiter waits, with a shallow stack, until a read from gorilla would not block
-// on the network.
-type readWaiter struct {
-	br  *bufio.Reader   // what gorilla reads from
-	raw syscall.RawConn // the socket under it
-	b   *batchConn      // for the read timeout
-}
-
-// newReadWaiter returns nil when b has no reader of its own or no plain socket
-// (TLS keeps decrypted bytes of its own, which the socket cannot show).
-func newReadWaiter(b *batchConn) *readWaiter {
-	if b == nil || b.br == nil {
-		return nil
-	}
-	sc, ok := b.Conn.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	return &readWaiter{br: b.br, raw: raw, b: b}
-}
-
-// wait returns once gorilla has a frame to read other than a ping or a pong, or
-// the peer's end of stream, or with the error of the wait: a timeout once the read
-// timeout passes with nothing from the peer, as a read would have. ping answers
-// the peer's pings.
-func (w *readWaiter) wait(ping func(string) error) error {
-	if w == nil {
+// waitIdle waits, with a shallow stack, until a read from gorilla would not block
+// on the network: gorilla has a frame to read other than a ping or a pong, or the
+// peer's end of stream is there. It returns the error of the wait: a timeout once
+// the read timeout passes with nothing from the peer, as a read would have. ping
+// answers the peer's pings. It does nothing on a connection without a reader of
+// its own (BatchingDialer) or without a plain socket (TLS keeps decrypted bytes of
+// its own, which the socket cannot show): gorilla's read waits there.
+func (b *batchConn) waitIdle(ping func(string) error) error {
+	if b == nil || !b.server() {
 		return nil
 	}
 	for {
-		if w.br.Buffered() == 0 {
-			if err := w.b.armRead(); err != nil {
+		if b.br.Buffered() == 0 {
+			if err := b.armRead(); err != nil {
 				return err
 			}
-			if err := w.raw.Read(sockio.Readable); err != nil {
+			if err := b.raw.Read(sockio.Readable); err != nil {
 				return err
 			}
 		}
-		if skipped, err := w.skipControl(ping); !skipped || err != nil {
+		if skipped, err := b.skipControl(ping); !skipped || err != nil {
 			return err
 		}
 	}
@@ -77,13 +53,10 @@ func (w *readWaiter) wait(ping func(string) error) error {
 // skipControl takes a ping or a pong frame from the peer off the reader, when one
 // comes next. Once bytes are readable, a control frame (at most 131 bytes) is
 // there whole or about to be.
-func (w *readWaiter) skipControl(ping func(string) error) (bool, error) {
-	head, err := w.br.Peek(2)
+func (b *batchConn) skipControl(ping func(string) error) (bool, error) {
+	head, err := b.br.Peek(2)
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return false, nil // gorilla reads the end of stream itself, and says so its way
-		}
-		return false, err
+		return false, unlessEOF(err)
 	}
 	// FIN with opcode ping (9) or pong (10); masked, as a client's frames are; a
 	// control frame's payload of at most 125 bytes. Anything else is gorilla's,
@@ -94,9 +67,9 @@ func (w *readWaiter) skipControl(ping func(string) error) (bool, error) {
 		return false, nil
 	}
 	size := int(head[1] &^ masked)
-	frame, err := w.br.Peek(2 + 4 + size)
+	frame, err := b.br.Peek(2 + 4 + size)
 	if err != nil {
-		return false, nil // cut short: gorilla's read reports it
+		return false, unlessEOF(err)
 	}
 	var payload []byte
 	if op == fin|websocket.PingMessage {
@@ -106,9 +79,20 @@ func (w *readWaiter) skipControl(ping func(string) error) (bool, error) {
 			payload[i] = c ^ key[i%4]
 		}
 	}
-	_, _ = w.br.Discard(len(frame))
+	_, _ = b.br.Discard(len(frame))
 	if payload != nil {
 		return true, ping(string(payload))
 	}
 	return true, nil
+}
+
+// unlessEOF drops the end of stream, which gorilla then reads itself and reports
+// its way (close 1006). Any other failure, a timeout included, ends the wait:
+// bufio would not report it twice, and gorilla's next read would start a new
+// timeout.
+func unlessEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
 }

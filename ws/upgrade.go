@@ -20,7 +20,7 @@ import (
 // The connection reads through a bufio.Reader of u.ReadBufferSize bytes (4096 when
 // zero, 512 at least) that Upgrade makes and hands gorilla as the hijacked reader,
 // so the Conn that New builds can tell when gorilla has nothing buffered and wait
-// for the socket with a shallow stack (readWaiter).
+// for the socket with a shallow stack (batchConn.waitIdle).
 func Upgrade(u *websocket.Upgrader, w http.ResponseWriter, r *http.Request, h http.Header) (*websocket.Conn, error) {
 	own := *u
 	size := own.ReadBufferSize

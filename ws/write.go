@@ -8,7 +8,7 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// writeRun is one run of the writer, the only goroutine that writes data,
+// writeRun is one run of the writer, the goroutine that writes queued data,
 // pings and the graceful close frame. A run starts when a message is queued,
 // a ping falls due or a close begins (queue.start, queue.kick), writes until
 // nothing is left to do, and ends (queue.park): an idle connection has no
