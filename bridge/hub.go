@@ -22,7 +22,6 @@ type hub struct {
 	hubs    *hubSet
 	ctx     context.Context
 	cancel  context.CancelFunc
-	metrics *routeMetrics
 
 	// ready is closed once the first upstream connection succeeded or failed
 	// (connectErr); clients wait for it before their stream starts.
@@ -76,14 +75,19 @@ func (h *hub) broadcast(ev sse.Event, orig *ws.Message) {
 	e := h.history.Append(ev, orig)
 	for s := range h.clients {
 		if !s.offer(e) {
-			delete(h.clients, s)
-			s.kick(errSlowClient)
-			h.rt.metrics.clients[s.kind].slowDrop.Inc()
+			h.dropSlowLocked(s)
 		}
 	}
 	if len(h.clients) == 0 {
-		h.startLinger()
+		h.startLingerLocked()
 	}
+}
+
+// dropSlowLocked lets go a client whose queue is full. Callers hold h.mu.
+func (h *hub) dropSlowLocked(s *subscriber) {
+	delete(h.clients, s)
+	s.kick(errSlowClient)
+	h.rt.metrics.clients[s.kind].slowDrop.Inc()
 }
 
 // join adds a client and returns what it missed since lastID (SPEC section 5): the
@@ -122,9 +126,7 @@ func (h *hub) attach(s *subscriber, deliver func(*Entry) bool, onKick, heartbeat
 	}
 	for _, e := range s.take(nil) {
 		if !deliver(e) {
-			delete(h.clients, s)
-			s.kick(errSlowClient)
-			h.rt.metrics.clients[s.kind].slowDrop.Inc()
+			h.dropSlowLocked(s)
 			return false
 		}
 	}
@@ -137,25 +139,32 @@ func (h *hub) leave(s *subscriber) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.clients, s)
-	if len(h.clients) == 0 && !h.ended {
-		h.startLinger()
+	if len(h.clients) == 0 {
+		h.startLingerLocked()
 	}
 }
 
-// startLinger closes the hub after the route's linger unless a client joins first.
-// Callers hold h.mu.
-func (h *hub) startLinger() {
-	if h.linger != nil {
+// startLingerLocked closes the hub after the route's linger unless a client joins
+// first. Callers hold h.mu.
+func (h *hub) startLingerLocked() {
+	if h.linger != nil || h.ended {
 		return
 	}
-	h.linger = time.AfterFunc(h.rt.cfg.Linger, func() {
+	var t *time.Timer
+	t = time.AfterFunc(h.rt.cfg.Linger, func() {
 		h.mu.Lock()
-		idle := len(h.clients) == 0 && h.linger != nil
-		h.mu.Unlock()
-		if idle {
-			h.close()
+		// Only this timer's own run counts: a join stops it, and a later leave
+		// starts another, which this run must not stand for.
+		if h.linger != t || len(h.clients) > 0 {
+			h.mu.Unlock()
+			return
 		}
+		h.endLocked(errStreamEnded)
+		h.mu.Unlock()
+		h.hubs.remove(h)
+		h.cancel()
 	})
+	h.linger = t
 }
 
 // startHeartbeat runs the heartbeat of the clients that want one (subscriber
@@ -185,16 +194,26 @@ func (h *hub) startHeartbeat() {
 // end lets every client go with reason and stops taking new ones.
 func (h *hub) end(reason error) {
 	h.mu.Lock()
+	h.endLocked(reason)
+	h.mu.Unlock()
+	h.hubs.remove(h)
+}
+
+// endLocked is end's part under h.mu: the stream takes no client and no timer
+// from now on.
+func (h *hub) endLocked(reason error) {
 	h.ended = true
 	if h.beat != nil {
 		h.beat.Stop()
+	}
+	if h.linger != nil {
+		h.linger.Stop()
+		h.linger = nil
 	}
 	for s := range h.clients {
 		s.kick(reason)
 	}
 	clear(h.clients)
-	h.mu.Unlock()
-	h.hubs.remove(h)
 }
 
 // close stops the hub: the upstream connection is closed and run returns.

@@ -69,7 +69,6 @@ func (hs *hubSet) newHub(key string, cr *clientRequest) *hub {
 		hubs:    hs,
 		ctx:     ctx,
 		cancel:  cancel,
-		metrics: rt.metrics,
 		ready:   make(chan struct{}),
 		history: newRing(rt.cfg.Replay, rt.replayBytes()),
 		clients: map[*subscriber]struct{}{},

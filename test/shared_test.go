@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -246,10 +247,14 @@ func TestSharedLingerAndDistinctStreams(t *testing.T) {
 	b := openSSE(t, p.url+"/live?topic=b", nil)
 	recv(t, tk.open, "upstream a")
 	recv(t, tk.open, "upstream b")
+	closed := time.Now()
 	a.close()
 	b.close()
 	recv(t, tk.gone, "upstream closed after linger")
 	recv(t, tk.gone, "upstream closed after linger")
+	if d := time.Since(closed); d < 200*time.Millisecond {
+		t.Errorf("upstreams closed %v after their last client left; want the 200ms linger first", d)
+	}
 	if n := tk.connections(); n != 0 {
 		t.Errorf("%d upstream connections open after linger; want 0", n)
 	}
