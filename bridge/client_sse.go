@@ -103,12 +103,17 @@ func newSSEResponse(w http.ResponseWriter, timeout time.Duration) *sseResponse {
 	return s
 }
 
-// start sends the headers and the stream's reconnection time.
-func (s *sseResponse) start(retryMS int64) error {
-	h := s.w.Header()
+// setStreamHeaders sets the headers of an event stream: its type, and no caching
+// or buffering on the way (X-Accel-Buffering is nginx's).
+func setStreamHeaders(h http.Header) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
+}
+
+// start sends the headers and the stream's reconnection time.
+func (s *sseResponse) start(retryMS int64) error {
+	setStreamHeaders(s.w.Header())
 	s.w.WriteHeader(http.StatusOK)
 	s.arm()
 	if err := s.enc.WriteRetry(retryMS); err != nil {

@@ -67,7 +67,11 @@ func (rt *route) serveSharedSSE(w http.ResponseWriter, r *http.Request, cr *clie
 		rt.refuse(ctx, w, cr, err)
 		return
 	}
-	if conn, ok := rt.hijackSSE(w, r); ok {
+	if conn, handled := rt.hijackSSE(w, r); handled {
+		if conn == nil {
+			h.leave(s)
+			return
+		}
 		rt.runSharedSSEConn(conn, cr, h, s, replay)
 		return
 	}

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -11,36 +12,35 @@ import (
 )
 
 // hijackSSE takes over an HTTP/1.x EventSource client's connection and writes the
-// response head itself, so that a shared client can be served by a goroutine of its
-// own (lease.handOff) holding no more than its socket. The stream is delimited by the
-// connection's end (Connection: close, no chunking), which every EventSource and HTTP
-// client reads. HTTP/2 streams cannot be taken over: ok is false and the caller
-// serves the client through the ResponseWriter.
-func (rt *route) hijackSSE(w http.ResponseWriter, r *http.Request) (net.Conn, bool) {
+// response head itself, so that a shared client can be served with no goroutine of
+// its own, holding no more than its socket (sharedSSEConn). The stream is delimited
+// by the connection's end (Connection: close, no chunking), which every EventSource
+// and HTTP client reads. HTTP/2 streams cannot be taken over: handled is false and
+// the caller serves the client through the ResponseWriter. When handled is true and
+// conn nil, the connection was taken over and has failed: nothing is left to do.
+func (rt *route) hijackSSE(w http.ResponseWriter, r *http.Request) (conn net.Conn, handled bool) {
 	if r.ProtoMajor != 1 {
 		return nil, false
 	}
+	h := w.Header() // CORS, set before the stream
+	setStreamHeaders(h)
+	h.Set("Connection", "close")
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return nil, false
 	}
-	head := make([]byte, 0, 512)
-	head = append(head, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"+
-		"X-Accel-Buffering: no\r\nConnection: close\r\n"...)
-	for k, vs := range w.Header() { // CORS, set before the stream
-		for _, v := range vs {
-			head = append(head, k...)
-			head = append(head, ": "...)
-			head = append(head, v...)
-			head = append(head, "\r\n"...)
-		}
-	}
-	head = append(head, "\r\n"...)
-	head = sse.AppendRetry(head, rt.cfg.Retry.Milliseconds())
+	// net/http leaves its read deadline on a taken-over connection; the client's
+	// hang-up is watched for with none (watchClosed).
+	_ = conn.SetReadDeadline(time.Time{})
+	var head bytes.Buffer
+	head.WriteString("HTTP/1.1 200 OK\r\n")
+	_ = h.Write(&head) // sorted, CR and LF in values replaced
+	head.WriteString("\r\n")
+	head.Write(sse.AppendRetry(nil, rt.cfg.Retry.Milliseconds()))
 	_ = conn.SetWriteDeadline(time.Now().Add(rt.srv.opts.WriteTimeout))
-	if _, err := conn.Write(head); err != nil {
+	if _, err := conn.Write(head.Bytes()); err != nil {
 		conn.Close()
-		return nil, false
+		return nil, true
 	}
 	return conn, true
 }
