@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"net/http"
 	"log/slog"
 	"sync"
 	"time"
@@ -59,12 +60,22 @@ func (h *hub) run() {
 		if err != nil {
 			if h.ctx.Err() == nil {
 				h.log.Warn("shared upstream ended the stream", "stream", h.key, "err", err)
-				h.end(errStreamEnded)
+				h.end(streamEnd(err))
 			}
 			return
 		}
 		h.broadcast(ev, h.feed.rawMessage())
 	}
+}
+
+// streamEnd is why the clients of a stream whose upstream refused for good are let
+// go, as in per-client mode: a 204 ends the stream, any other answer is a refusal.
+func streamEnd(err error) error {
+	var ue *upstreamError
+	if errors.As(err, &ue) && ue.status != http.StatusNoContent {
+		return errStreamRefused
+	}
+	return errStreamEnded
 }
 
 // broadcast logs ev and offers it to every client; a client whose queue is full is

@@ -69,6 +69,9 @@ func New(opts Options) *Server {
 	if opts.UpstreamTimeout <= 0 {
 		opts.UpstreamTimeout = 10 * time.Second
 	}
+	if opts.ClientBuffer <= 0 {
+		opts.ClientBuffer = 1 // a shared client's queue, its writer's and its connection's
+	}
 	s := &Server{
 		opts:   opts,
 		log:    opts.Logger,

@@ -66,7 +66,7 @@ func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clien
 	stopDrain = context.AfterFunc(rt.srv.drainCtx, func() { rt.closeSharedClient(c, errDraining) })
 	close(created)
 	if len(replay) > 0 {
-		if err := rt.sendReplay(c.Context(), c, replay, cr.format); err != nil {
+		if err := rt.sendReplay(c.Context(), c, s, replay, cr.format); err != nil {
 			rt.closeSharedClient(c, err)
 			return
 		}
@@ -117,10 +117,16 @@ func (rt *route) deliverFrames(c *ws.Conn, format config.Format) func(*Entry) bo
 	}
 }
 
-// sendReplay sends a resuming client what it missed, waiting for room as it goes.
-func (rt *route) sendReplay(ctx context.Context, c *ws.Conn, replay []*Entry, format config.Format) error {
+// sendReplay sends a resuming client what it missed, waiting for room as it goes,
+// unless the stream lets the client go meanwhile.
+func (rt *route) sendReplay(ctx context.Context, c *ws.Conn, s *subscriber, replay []*Entry, format config.Format) error {
 	cm := rt.metrics.clients[clientWS]
 	for _, e := range replay {
+		select {
+		case <-s.kicked:
+			return s.reason
+		default:
+		}
 		pm, n := e.frame(format)
 		if err := c.SendPrepared(ctx, pm, n); err != nil {
 			return err

@@ -45,7 +45,7 @@ type subscriber struct {
 
 func newSubscriber(events int, maxBytes int64, kind string) *subscriber {
 	return &subscriber{
-		maxEvents: max(1, events),
+		maxEvents: events,
 		maxBytes:  maxBytes,
 		kind:      kind,
 		ready:     make(chan struct{}, 1),

@@ -346,3 +346,39 @@ func TestSharedStreamHeaders(t *testing.T) {
 		t.Errorf("first event %+v; want data x after retry 2000", ev)
 	}
 }
+
+// TestSharedRefusedReconnectClosesWith1014: when a shared stream's upstream drops
+// and then refuses to come back, WebSocket clients get 1014 as in per-client mode,
+// not 1000 ("finished").
+func TestSharedRefusedReconnectClosesWith1014(t *testing.T) {
+	t.Parallel()
+	drop := make(chan struct{})
+	up := newBackend(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if n > 1 {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		write(w, "id: 1\ndata: hi\n\n")
+		select {
+		case <-drop:
+		case <-r.Context().Done():
+		}
+	})
+	p := startProxy(t, map[string]string{"SSEWS_CONFIG": sharedRoute(t, "/live", up.URL)})
+	c := dialWS(t, p.ws+"/live", nil)
+	if got := readText(t, c); !strings.Contains(got, `"hi"`) {
+		t.Fatalf("first frame %q", got)
+	}
+	close(drop)
+	// gorilla refuses to parse 1014 (it predates the code's registration), so the
+	// code is read from its error: "websocket: bad close code 1014".
+	c.SetReadDeadline(time.Now().Add(wait))
+	var err error
+	for err == nil {
+		_, _, err = c.ReadMessage()
+	}
+	if !strings.HasSuffix(err.Error(), "close code 1014") {
+		t.Errorf("connection ended with %v after the upstream refused to come back; want close 1014", err)
+	}
+}
