@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 )
 
@@ -20,9 +21,7 @@ func (rt *route) authorize(ctx context.Context, cr *clientRequest, r *http.Reque
 	if err != nil {
 		return &upstreamError{status: http.StatusBadGateway, reason: reasonAuth, err: fmt.Errorf("auth: %w", err)}
 	}
-	for k, vs := range cr.header {
-		req.Header[k] = vs
-	}
+	maps.Copy(req.Header, cr.header)
 	req.Header.Set("X-Forwarded-Method", r.Method)
 	req.Header.Set("X-Forwarded-Uri", clientURI(r, rt.cfg.TokenParam))
 	resp, err := rt.calls.Do(req)

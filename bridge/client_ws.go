@@ -32,9 +32,9 @@ func (rt *route) serveWSFromSSE(w http.ResponseWriter, r *http.Request, cr *clie
 	disconnected := rt.connected(clientWS, cr.remoteAddr)
 
 	ss := rt.newSession(cancel)
-	ss.goFunc(func() error { return rt.sendEvents(ctx, f, c, newFrameEncoder(cr.format)) })
 	ss.goFunc(func() error { return rt.readClient(ctx, c, cr) })
-	err = ss.wait(nil)
+	// The events are sent from the handler's own goroutine.
+	err = ss.wait(func() error { return rt.sendEvents(ctx, f, c, newFrameEncoder(cr.format)) })
 	rt.closeClient(c, err)
 	disconnected(err)
 }

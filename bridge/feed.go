@@ -29,6 +29,8 @@ type feed struct {
 	failures int
 	// onWait is installed on every upstream connection (upstreamConn.setWaitHook).
 	onWait func()
+	// warnedDropped: a dropped field was logged for the current connection.
+	warnedDropped bool
 	// onConnect, when set, learns of every new upstream connection.
 	onConnect func(upstreamConn)
 	metrics   *routeMetrics
@@ -44,7 +46,9 @@ func newFeed(dial dialFunc, lastID string, delay time.Duration, rm *routeMetrics
 func (f *feed) connect(ctx context.Context) error {
 	conn, err := f.dial(ctx, f.lastID)
 	if err != nil {
-		f.metrics.failures.WithLabelValues(failureReason(err)).Inc()
+		if ctx.Err() == nil { // not a connect the client or shutdown gave up
+			f.metrics.failures.WithLabelValues(failureReason(err)).Inc()
+		}
 		return err
 	}
 	f.metrics.upstreamConnects.Inc()
@@ -54,6 +58,7 @@ func (f *feed) connect(ctx context.Context) error {
 
 // use makes conn the current upstream connection.
 func (f *feed) use(conn upstreamConn) {
+	f.warnedDropped = false
 	conn.setWaitHook(f.onWait)
 	f.conn = conn
 	if f.onConnect != nil {
@@ -61,10 +66,12 @@ func (f *feed) use(conn upstreamConn) {
 	}
 }
 
-// rawMessage is the WebSocket message the last event came from, nil for SSE upstreams.
+// rawMessage is a copy of the WebSocket message the last event came from, nil for
+// SSE upstreams.
 func (f *feed) rawMessage() *ws.Message {
 	if u, ok := f.conn.(*wsUpstream); ok {
-		return u.last
+		m := u.last
+		return &m
 	}
 	return nil
 }
@@ -107,7 +114,10 @@ func (f *feed) accept(ev *sse.Event) {
 			f.metrics.droppedID.Inc()
 			ev.ID = f.lastID
 		}
-		f.log.Warn("dropped event field with CR, LF or NUL", "fields", dropped.String())
+		if !f.warnedDropped { // once per connection: the metrics count every one
+			f.warnedDropped = true
+			f.log.Warn("dropped event field with CR, LF or NUL; further drops on this connection are only counted", "fields", dropped.String())
+		}
 	}
 	f.lastID = ev.ID
 	f.failures = 0

@@ -14,18 +14,12 @@ import (
 )
 
 // jsonFrame is the WebSocket frame of one event in format=json (SPEC section 4).
+// Retry is set on the event on which the upstream changed it (0 included).
 type jsonFrame struct {
 	Event string `json:"event"`
 	Data  string `json:"data"`
 	ID    string `json:"id,omitempty"`
-}
-
-// jsonFrameRetry is jsonFrame for the first event after the upstream changed retry.
-type jsonFrameRetry struct {
-	Event string `json:"event"`
-	Data  string `json:"data"`
-	ID    string `json:"id,omitempty"`
-	Retry int64  `json:"retry"`
+	Retry *int64 `json:"retry,omitempty"`
 }
 
 // frameEncoder turns events into WebSocket messages for one client, reusing its
@@ -35,9 +29,9 @@ type frameEncoder struct {
 	buf       bytes.Buffer
 	enc       *json.Encoder
 	lastRetry int64
-	// frame and frameRetry are reused, so encoding one costs no allocation of its own.
-	frame      jsonFrame
-	frameRetry jsonFrameRetry
+	// frame is reused, and its Retry points at lastRetry, so encoding one costs no
+	// allocation of its own.
+	frame jsonFrame
 }
 
 func newFrameEncoder(format config.Format) *frameEncoder {
@@ -54,19 +48,12 @@ func (fe *frameEncoder) encode(ev *sse.Event) ws.Message {
 		return ws.Message{Data: []byte(ev.Data)}
 	}
 	fe.buf.Reset()
-	var err error
+	fe.frame = jsonFrame{Event: ev.TypeOrDefault(), Data: ev.Data, ID: ev.ID}
 	if ev.HasRetry && ev.Retry != fe.lastRetry {
 		fe.lastRetry = ev.Retry
-		fe.frameRetry = jsonFrameRetry{Event: ev.TypeOrDefault(), Data: ev.Data, ID: ev.ID, Retry: ev.Retry}
-		err = fe.enc.Encode(&fe.frameRetry)
-	} else {
-		fe.frame = jsonFrame{Event: ev.TypeOrDefault(), Data: ev.Data, ID: ev.ID}
-		err = fe.enc.Encode(&fe.frame)
+		fe.frame.Retry = &fe.lastRetry
 	}
-	if err != nil { // strings always encode; keep the frame well formed regardless
-		fe.buf.Reset()
-		fe.buf.WriteString(`{"event":"message","data":""}`)
-	}
+	_ = fe.enc.Encode(&fe.frame) // strings and an int64 always encode
 	b := bytes.TrimSuffix(fe.buf.Bytes(), []byte("\n"))
 	return ws.Message{Data: bytes.Clone(b)}
 }
@@ -154,9 +141,11 @@ func (mr *MessageReader) fromEnvelope(data []byte, ev *sse.Event) bool {
 			ev.ID = string(env.ID)
 		}
 	}
-	if ms, err := strconv.ParseInt(string(env.Retry), 10, 64); len(env.Retry) > 0 && err == nil && ms >= 0 {
-		ev.Retry, ev.HasRetry = ms, true
-		mr.retry, mr.hasRetry = sse.RetryDuration(ms), true
+	if len(env.Retry) > 0 {
+		if ms, err := strconv.ParseInt(string(env.Retry), 10, 64); err == nil && ms >= 0 {
+			ev.Retry, ev.HasRetry = ms, true
+			mr.retry, mr.hasRetry = sse.RetryDuration(ms), true
+		}
 	}
 	return true
 }

@@ -21,7 +21,8 @@ func (e *directionError) Unwrap() error { return e.err }
 
 // proxyWS serves a WebSocket client from a WebSocket upstream: the upstream is dialled
 // first, so its refusal becomes the client's handshake status, then messages are copied
-// both ways, one at a time, and a close on either side is passed to the other.
+// both ways, each side's reader handing them to the other side's bounded queue, and a
+// close on either side is passed to the other.
 func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientRequest) {
 	ctx, cancel := rt.clientContext(r)
 	defer cancel()
@@ -48,10 +49,11 @@ func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientReque
 	// more, and a full queue on one side stops the reading of the other.
 	var up, cl *ws.Conn
 	both := make(chan struct{}) // the callbacks may run before both exist
+	cm := rt.metrics.clients[clientWS]
 	upOpts, clOpts := rt.wsOptions(), rt.wsOptions()
 	upOpts.OnMessage = func(m ws.Message) {
 		<-both
-		rt.relayToClient(ctx, cl, m)
+		rt.relayToClient(ctx, cl, cm, m)
 	}
 	clOpts.OnMessage = func(m ws.Message) {
 		<-both
@@ -85,11 +87,10 @@ func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientReque
 
 // relayToClient passes one upstream message to the client, waiting for room in its
 // queue.
-func (rt *route) relayToClient(ctx context.Context, cl *ws.Conn, m ws.Message) {
+func (rt *route) relayToClient(ctx context.Context, cl *ws.Conn, cm *clientMetrics, m ws.Message) {
 	rt.metrics.eventsIn.Inc()
 	rt.metrics.bytesIn.Add(float64(len(m.Data)))
 	if cl.Send(ctx, m) == nil {
-		cm := rt.metrics.clients[clientWS]
 		cm.events.Inc()
 		cm.bytes.Add(float64(len(m.Data)))
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 
 	"github.com/ssews/ssews/ws"
@@ -19,9 +20,7 @@ func (rt *route) publish(ctx context.Context, cr *clientRequest, m ws.Message) e
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
-	for k, vs := range cr.header {
-		req.Header[k] = vs
-	}
+	maps.Copy(req.Header, cr.header)
 	if m.Binary {
 		req.Header.Set("Content-Type", "application/octet-stream")
 	} else {

@@ -91,7 +91,10 @@ func (rt *route) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	cr := newClientRequest(rt.cfg, r)
 	cr.lease = l
 	if rt.cfg.AuthURL != nil {
-		if err := rt.authorize(r.Context(), cr, r); err != nil {
+		actx, acancel := rt.clientContext(r) // shutdown gives up the question too
+		err := rt.authorize(actx, cr, r)
+		acancel()
+		if err != nil {
 			rt.metrics.rejected.WithLabelValues(reasonAuth).Inc()
 			rt.refuse(r.Context(), w, cr, err)
 			return

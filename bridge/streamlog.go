@@ -140,11 +140,10 @@ func (e *Entry) frame(format config.Format) (*websocket.PreparedMessage, int) {
 // jsonFrameOf is the format=json frame of a shared stream's event: retry appears on
 // the event on which the upstream set it.
 func jsonFrameOf(ev *sse.Event) []byte {
-	var b []byte
+	f := jsonFrame{Event: ev.TypeOrDefault(), Data: ev.Data, ID: ev.ID}
 	if ev.HasRetry {
-		b, _ = json.Marshal(&jsonFrameRetry{Event: ev.TypeOrDefault(), Data: ev.Data, ID: ev.ID, Retry: ev.Retry})
-	} else {
-		b, _ = json.Marshal(&jsonFrame{Event: ev.TypeOrDefault(), Data: ev.Data, ID: ev.ID})
+		f.Retry = &ev.Retry
 	}
+	b, _ := json.Marshal(&f) // strings and an int64 always encode
 	return b
 }

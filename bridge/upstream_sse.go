@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"time"
@@ -31,9 +32,7 @@ func dialSSE(client *http.Client, cr *clientRequest, maxSize int) dialFunc {
 			cancel()
 			return nil, &upstreamError{status: http.StatusBadGateway, reason: reasonUnreachable, err: err}
 		}
-		for k, vs := range cr.header {
-			req.Header[k] = vs
-		}
+		maps.Copy(req.Header, cr.header)
 		req.Header.Set("Accept", "text/event-stream")
 		req.Header.Set("Cache-Control", "no-cache")
 		if lastID != "" {

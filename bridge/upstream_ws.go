@@ -19,8 +19,9 @@ type wsUpstream struct {
 	conn   *ws.Conn
 	reader *MessageReader
 	hook   func()
-	// last is the message the last event came from (shared WS-to-WS fan-out).
-	last *ws.Message
+	// last is the message the last event came from (shared WS-to-WS fan-out),
+	// kept by value: per-client streams never look at it.
+	last ws.Message
 }
 
 // dialWSUpstream opens a WebSocket upstream connection for cr, resuming after lastID
@@ -82,7 +83,7 @@ func (u *wsUpstream) next(ctx context.Context) (sse.Event, error) {
 		}
 		return sse.Event{}, err
 	}
-	u.last = &m
+	u.last = m
 	return u.reader.Event(m), nil
 }
 
