@@ -3,6 +3,7 @@
 package sockio
 
 import (
+	"io"
 	"net"
 	"syscall"
 	"testing"
@@ -97,5 +98,44 @@ func TestReadable(t *testing.T) {
 	b := make([]byte, 1)
 	if n, err := s.Read(b); n != 1 || err != nil {
 		t.Fatalf("read after peek: %d, %v", n, err)
+	}
+}
+
+// TestTryWritevWritesInOrder: the buffers arrive back to back, in order, from one
+// call, and the count covers them all.
+func TestTryWritevWritesInOrder(t *testing.T) {
+	s, c := tcpPair(t)
+	bufs := [][]byte{[]byte("data: a\n\n"), nil, []byte("data: b\n\n"), []byte(":\n")}
+	if n := TryWritev(rawOf(t, s), bufs); n != 20 {
+		t.Fatalf("TryWritev wrote %d bytes; want 20", n)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got := make([]byte, 20)
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != "data: a\n\ndata: b\n\n:\n" {
+		t.Fatalf("peer read %q, %v", got, err)
+	}
+}
+
+// TestTryWritevNeverWaits: once the socket is full, TryWritev returns 0 at once,
+// and before that it reports the part of a batch the socket took.
+func TestTryWritevNeverWaits(t *testing.T) {
+	s, _ := tcpPair(t)
+	_ = s.SetWriteBuffer(4 << 10)
+	raw := rawOf(t, s)
+	chunk := make([]byte, 16<<10)
+	bufs := [][]byte{chunk, chunk, chunk, chunk}
+	partial := false
+	for i := 0; ; i++ {
+		n := TryWritev(raw, bufs)
+		if n == 0 {
+			break
+		}
+		partial = partial || n < 4*len(chunk)
+		if i > 10000 {
+			t.Fatal("socket never filled")
+		}
+	}
+	if !partial {
+		t.Fatal("no write took part of a batch before the socket filled")
 	}
 }

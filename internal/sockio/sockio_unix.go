@@ -2,7 +2,11 @@
 
 package sockio
 
-import "syscall"
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
 
 // TryWrite writes what of p the socket takes at once and returns how much: 0 when
 // it takes nothing now (EAGAIN), or when the write fails, which the caller's
@@ -16,6 +20,26 @@ func TryWrite(raw syscall.RawConn, p []byte) int {
 	n := 0
 	err := raw.Control(func(fd uintptr) {
 		n, _ = syscall.Write(int(fd), p)
+	})
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// maxIovecs bounds the buffers of one TryWritev: Linux takes at most 1024 (IOV_MAX).
+const maxIovecs = 1024
+
+// TryWritev is TryWrite for several buffers, written in order with one system call
+// (writev): a batch of events costs a client one write, not one per event. It
+// returns how many bytes the socket took, counted across bufs.
+func TryWritev(raw syscall.RawConn, bufs [][]byte) int {
+	if len(bufs) > maxIovecs {
+		bufs = bufs[:maxIovecs]
+	}
+	n := 0
+	err := raw.Control(func(fd uintptr) {
+		n, _ = unix.Writev(int(fd), bufs)
 	})
 	if err != nil || n < 0 {
 		return 0
