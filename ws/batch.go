@@ -33,7 +33,7 @@ var batchPool = sync.Pool{New: func() any {
 // response, pings, close frames and pongs cannot be stranded in a buffer.
 // The batch goes out with the write of its last message, inside gorilla's
 // write lock, so gorilla's WriteControl keeps its own timing. Two writes
-// happen outside that lock, under mu alone: TryWriteFrame's (which never
+// happen outside that lock, under mu alone: TryWriteFrames' (which never
 // waits, and gives up when mu is held) and the writer's flush of what such a
 // write left over (flushHeld).
 //
@@ -48,7 +48,7 @@ type batchConn struct {
 	// made it (waitIdle); nil otherwise.
 	br *bufio.Reader
 	// raw is the plain socket under Conn, for non-blocking writes
-	// (TryWriteFrame); nil over TLS and other wrappers.
+	// (TryWriteFrames); nil over TLS and other wrappers.
 	raw syscall.RawConn
 
 	// hold is set by the writer goroutine: the next writes belong to a
@@ -91,29 +91,34 @@ func newBatchConn(c net.Conn) *batchConn {
 // ServerFrame and waits for its peer outside gorilla (waitIdle).
 func (b *batchConn) server() bool { return b.br != nil && b.raw != nil }
 
-// tryWrite writes the whole frame p without waiting, when no batch is open:
-// what the socket does not take at once becomes the batch, which the next
-// write sends first (held: the writer must flush it). written is false when
-// nothing was written, also when another write holds the connection (a pong
-// from the reader, which may wait on a full socket): tryWrite never waits.
-func (b *batchConn) tryWrite(p []byte) (written, held bool) {
+// tryWritev writes frames without waiting, when no batch is open, and returns
+// how many it took: what the socket does not take of the last frame it began
+// becomes the batch, which the next write sends first (held: the writer must
+// flush it). It takes none when nothing was written, also when another write
+// holds the connection (a pong from the reader, which may wait on a full
+// socket): tryWritev never waits.
+func (b *batchConn) tryWritev(frames [][]byte) (taken int, held bool) {
 	if !b.mu.TryLock() {
-		return false, false
+		return 0, false
 	}
 	defer b.mu.Unlock()
 	if b.closed.Load() || b.buf != nil {
-		return false, false
+		return 0, false
 	}
-	n := sockio.TryWrite(b.raw, p)
-	if n <= 0 {
-		return false, false
+	n := sockio.TryWritev(b.raw, frames)
+	for i, f := range frames {
+		switch {
+		case n >= len(f):
+			n -= len(f)
+		case n == 0:
+			return i, false
+		default:
+			b.buf = batchPool.Get().(*[]byte)
+			*b.buf = append(*b.buf, f[n:]...)
+			return i + 1, true
+		}
 	}
-	if n < len(p) {
-		b.buf = batchPool.Get().(*[]byte)
-		*b.buf = append(*b.buf, p[n:]...)
-		return true, true
-	}
-	return true, false
+	return len(frames), false
 }
 
 // flushHeld writes out a batch that tryWrite left, if any.

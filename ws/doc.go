@@ -14,8 +14,8 @@
 //     bounded memory and blocks or rejects its senders instead of growing a
 //     buffer. The only other writes are gorilla's control frames from other
 //     goroutines (the reader's pongs and close answer, CloseNow's close
-//     frame), and, while the writer is idle, TryWriteFrame's one
-//     non-blocking write of a frame encoded once for many connections.
+//     frame), and, while the writer is idle, TryWriteFrames' one
+//     non-blocking write of frames encoded once for many connections.
 //   - One reader goroutine owns every read, so control frames (pong, ping,
 //     close) are processed and the read deadline is kept in one place. Read
 //     takes a context; cancelling it returns at once without touching the

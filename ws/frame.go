@@ -32,19 +32,28 @@ func ServerFrame(binaryMsg bool, data []byte) []byte {
 	return append(f, data...)
 }
 
-// TryWriteFrame writes frame (from ServerFrame) on the spot when nothing else is
-// waiting to be written: one non-blocking write, without waking the writer, so a
-// message fanned out to thousands of idle connections costs each one system call.
-// What the socket does not take at once is kept back for the writer, which sends
-// it before anything else. False means nothing was written (the writer is busy,
-// the socket is full, the connection is closing, or it has no plain socket): send
-// the message the usual way, with TrySendPrepared. Only a server's connection
-// (from Upgrade) takes frames: a client's frames must be masked.
-func (c *Conn) TryWriteFrame(frame []byte) bool {
-	if c.out == nil || !c.out.server() || len(frame) > batchSize/2 || c.interrupt.Load() || !c.q.claim() {
-		return false
+// TryWriteFrames writes frames (from ServerFrame) on the spot when nothing else is
+// waiting to be written: one non-blocking write of them all, without waking the
+// writer, so a batch of messages fanned out to thousands of idle connections costs
+// each one system call. It returns how many frames, from the first, are taken: the
+// rest of a frame the socket took only part of is kept back for the writer, which
+// sends it before anything else; the frames after it were not written. Send those
+// the usual way, with TrySendPrepared. It takes none when the writer is busy, the
+// socket is full, the connection is closing, or it has no plain socket. Only a
+// server's connection (from Upgrade) takes frames: a client's frames must be masked.
+func (c *Conn) TryWriteFrames(frames [][]byte) int {
+	if c.out == nil || !c.out.server() || c.interrupt.Load() {
+		return 0
 	}
-	written, held := c.out.tryWrite(frame)
+	// The rest of a frame kept back must fit the writer's batch.
+	n := 0
+	for n < len(frames) && len(frames[n]) <= batchSize/2 {
+		n++
+	}
+	if n == 0 || !c.q.claim() {
+		return 0
+	}
+	taken, held := c.out.tryWritev(frames[:n])
 	c.q.unclaim(held)
-	return written
+	return taken
 }

@@ -23,7 +23,7 @@ func TestServerFrameReadsBack(t *testing.T) {
 		binary := i%2 == 1
 		want = append(want, data)
 		// Big frames go the usual way: the frame bytes are for small messages.
-		if !server.TryWriteFrame(ws.ServerFrame(binary, data)) {
+		if server.TryWriteFrames([][]byte{ws.ServerFrame(binary, data)}) != 1 {
 			typ := websocket.TextMessage
 			if binary {
 				typ = websocket.BinaryMessage
@@ -52,27 +52,37 @@ func TestServerFrameReadsBack(t *testing.T) {
 	}
 }
 
-// TestTryWriteFrameKeepsOrder: frames written on the spot and messages queued
-// behind a busy writer or a full socket reach the peer whole and in order, and
-// TryWriteFrame declines once the peer stops reading.
-func TestTryWriteFrameKeepsOrder(t *testing.T) {
+// TestTryWriteFramesKeepsOrder: batches of frames written on the spot, the part of
+// a batch the socket did not take, and messages queued behind a busy writer or a
+// full socket reach the peer whole and in order, and TryWriteFrames declines once
+// the peer stops reading.
+func TestTryWriteFramesKeepsOrder(t *testing.T) {
 	t.Parallel()
 	server, peer := newPair(t, ws.Options{QueueLen: 1 << 16, QueueBytes: 64 << 20}, pairOptions{smallBuffers: true})
 	payload := bytes.Repeat([]byte("x"), 1000)
-	sent, direct, declined := 0, 0, 0
+	sent, direct, declined, partial := 0, 0, 0, 0
 	msg := func(i int) []byte { return append([]byte(fmt.Sprintf("%06d:", i)), payload...) }
-	// The peer reads nothing yet: the socket fills, and TryWriteFrame must decline.
+	// The peer reads nothing yet: the socket fills, and TryWriteFrames must decline.
+	const per = 7
 	for declined < 50 {
-		m := msg(sent)
-		if server.TryWriteFrame(ws.ServerFrame(false, m)) {
-			direct++
-		} else {
+		msgs := make([][]byte, per)
+		frames := make([][]byte, per)
+		for i := range per {
+			msgs[i] = msg(sent + i)
+			frames[i] = ws.ServerFrame(false, msgs[i])
+		}
+		taken := server.TryWriteFrames(frames)
+		direct += taken
+		if taken > 0 && taken < per {
+			partial++
+		}
+		for i, m := range msgs[taken:] {
 			declined++
 			if err := server.TrySend(ws.Message{Data: m}); err != nil {
-				t.Fatalf("TrySend %d: %v", sent, err)
+				t.Fatalf("TrySend %d: %v", sent+taken+i, err)
 			}
 		}
-		sent++
+		sent += per
 	}
 	if direct == 0 {
 		t.Fatal("no frame written on the spot")
@@ -96,18 +106,18 @@ func TestTryWriteFrameKeepsOrder(t *testing.T) {
 	if err := recvWithin(t, done, "the peer's reads"); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d messages: %d written on the spot, %d queued", sent, direct, declined)
+	t.Logf("%d messages: %d written on the spot (%d batches in part), %d queued", sent, direct, partial, declined)
 }
 
-// TestTryWriteFrameServerOnly: a client's connection declines frame bytes, which
+// TestTryWriteFramesServerOnly: a client's connection declines frame bytes, which
 // are unmasked and so only a server may send.
-func TestTryWriteFrameServerOnly(t *testing.T) {
+func TestTryWriteFramesServerOnly(t *testing.T) {
 	t.Parallel()
 	server, client := newConnPair(t, ws.Options{QueueLen: 4})
-	if client.TryWriteFrame(ws.ServerFrame(false, []byte("x"))) {
+	if client.TryWriteFrames([][]byte{ws.ServerFrame(false, []byte("x"))}) != 0 {
 		t.Error("a client connection wrote a server frame")
 	}
-	if !server.TryWriteFrame(ws.ServerFrame(false, []byte("x"))) {
+	if server.TryWriteFrames([][]byte{ws.ServerFrame(false, []byte("x"))}) != 1 {
 		t.Error("an idle server connection declined a frame")
 	}
 	if m := mustRead(t, client); string(m.Data) != "x" {

@@ -132,7 +132,7 @@ func (q *queue) kick() {
 }
 
 // claim takes the writer's part for a write on the caller's goroutine
-// (TryWriteFrame; outbound queue only): true when the writer is idle and
+// (TryWriteFrames; outbound queue only): true when the writer is idle and
 // nothing is queued. No run starts until unclaim.
 func (q *queue) claim() bool {
 	q.mu.Lock()

@@ -34,7 +34,7 @@ func (c *Conn) writeRun() {
 		}
 		err := c.writeQueued()
 		if err == nil {
-			err = c.out.flushHeld() // the rest of a frame TryWriteFrame began
+			err = c.out.flushHeld() // the rest of a frame TryWriteFrames began
 		}
 		if err == nil && c.pingDue.CompareAndSwap(true, false) {
 			err = c.writePing()
