@@ -36,23 +36,18 @@ func newBenchHub(tb testing.TB, n int) (*hub, []*subscriber) {
 	return h, subs
 }
 
-// deliverer broadcasts ev and has each client take it in its wire form, reusing each
-// client's batch slices as the real handlers do.
+// deliverer broadcasts ev and has each client take it in its wire form, as the
+// direct delivery of an attached client does before its one write.
 func deliverer(h *hub, subs []*subscriber, ev sse.Event) func() {
-	batches := make([][]*Entry, len(subs))
-	return func() {
-		h.broadcast(ev, nil)
-		for i, s := range subs {
-			batches[i] = s.take(batches[i])
-			for _, e := range batches[i] {
-				if s.kind == clientSSE {
-					_ = e.sse()
-				} else {
-					_, _ = e.frame(config.FormatJSON)
-				}
-			}
+	for _, s := range subs {
+		if s.kind == clientSSE {
+			s.direct = func(b *batch) bool { _, n := b.sse(); return n > 0 }
+		} else {
+			s.direct = func(b *batch) bool { return len(b.frames(config.FormatJSON)) > 0 }
 		}
 	}
+	evs := []pendingEvent{{ev: ev}}
+	return func() { h.broadcast(evs) }
 }
 
 // BenchmarkSharedFanOut broadcasts one 100-byte event to n EventSource and n WebSocket

@@ -40,13 +40,30 @@ type hub struct {
 	upstream *ws.Conn
 
 	done chan struct{} // closed when run returns
+
+	// pending holds the events read since the upstream last waited, owned by run:
+	// they are logged and delivered together (flush) when it is about to wait
+	// again, or once they reach the batch's bounds.
+	pending      []pendingEvent
+	pendingBytes int
+}
+
+// pendingEvent is an event read from the upstream and not yet logged or delivered,
+// with the upstream's own message when it speaks WebSocket.
+type pendingEvent struct {
+	ev   sse.Event
+	orig *ws.Message
 }
 
 // run connects the upstream and fans its events out until the hub is closed or the
-// upstream refuses for good. It is the hub's one goroutine.
+// upstream refuses for good. It is the hub's one goroutine. The events of one
+// upstream read go out together, when the upstream is about to wait again: a fast
+// stream reaches a client in few writes, a slow one with no delay.
 func (h *hub) run() {
 	defer close(h.done)
 	defer h.feed.close()
+	limit := batchLimit(h.rt.srv.opts.ClientBuffer)
+	h.feed.setWaitHook(h.flush)
 	err := h.feed.connect(h.ctx)
 	h.connectErr = err
 	close(h.ready)
@@ -58,14 +75,29 @@ func (h *hub) run() {
 	for {
 		ev, err := h.feed.next(h.ctx)
 		if err != nil {
+			h.flush()
 			if h.ctx.Err() == nil {
 				h.log.Warn("shared upstream ended the stream", "stream", h.key, "err", err)
 				h.end(streamEnd(err))
 			}
 			return
 		}
-		h.broadcast(ev, h.feed.rawMessage())
+		h.pending = append(h.pending, pendingEvent{ev: ev, orig: h.feed.rawMessage()})
+		h.pendingBytes += len(ev.Data)
+		if len(h.pending) >= limit || h.pendingBytes >= maxBatchBytes {
+			h.flush()
+		}
 	}
+}
+
+// flush logs and delivers the pending events, if any.
+func (h *hub) flush() {
+	if len(h.pending) == 0 {
+		return
+	}
+	h.broadcast(h.pending)
+	clear(h.pending)
+	h.pending, h.pendingBytes = h.pending[:0], 0
 }
 
 // streamEnd is why the clients of a stream whose upstream refused for good are let
@@ -78,14 +110,18 @@ func streamEnd(err error) error {
 	return errStreamEnded
 }
 
-// broadcast logs ev and offers it to every client; a client whose queue is full is
-// let go, so it never slows the others or the upstream.
-func (h *hub) broadcast(ev sse.Event, orig *ws.Message) {
+// broadcast logs evs and offers them to every client as one batch; a client whose
+// queue is full is let go, so it never slows the others or the upstream.
+func (h *hub) broadcast(evs []pendingEvent) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	e := h.history.Append(ev, orig)
+	entries := make([]*Entry, len(evs))
+	for i, p := range evs {
+		entries[i] = h.history.Append(p.ev, p.orig)
+	}
+	b := newBatch(entries)
 	for s := range h.clients {
-		if !s.offer(e) {
+		if !s.offerBatch(b) {
 			h.dropSlowLocked(s)
 		}
 	}
@@ -124,25 +160,25 @@ func (h *hub) join(s *subscriber, lastID string) (replay []*Entry, miss bool, er
 }
 
 // attach switches s to direct delivery through deliver, for a client whose
-// connection has a bounded queue of its own (as long as s's): what queued up for it
-// goes first, under the lock, so it sees the stream's order with no gap. onKick is
-// called when the hub lets the client go, heartbeat (if not nil) on the stream's
-// heartbeat timer. False means it was let go already.
-func (h *hub) attach(s *subscriber, deliver func(*Entry) bool, onKick, heartbeat func()) bool {
+// connection has bounded queues of its own, once it has nothing queued: what queued
+// up while the client was set up comes back as backlog instead, for the caller to
+// write (waiting, as for a replay) before it attaches again, so the client sees the
+// stream's order with no gap. onKick is called when the hub lets the client go,
+// heartbeat (if not nil) on the stream's heartbeat timer. attached and backlog both
+// empty mean it was let go already.
+func (h *hub) attach(s *subscriber, deliver func(*batch) bool, onKick, heartbeat func()) (attached bool, backlog []*Entry) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s.onKick, s.heartbeat = onKick, heartbeat
 	if _, ok := h.clients[s]; !ok {
-		return false
+		return false, nil
 	}
-	for _, e := range s.take(nil) {
-		if !deliver(e) {
-			h.dropSlowLocked(s)
-			return false
-		}
+	if backlog = s.take(nil); len(backlog) > 0 {
+		return false, backlog
 	}
+	s.start()
 	s.direct = deliver
-	return true
+	return true, nil
 }
 
 // leave removes a client; the last one out starts the linger.

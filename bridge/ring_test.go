@@ -96,12 +96,20 @@ func TestSubscriberBounds(t *testing.T) {
 	t.Parallel()
 	small := newEntry(sse.Event{Data: "x"}, nil)
 	s := newSubscriber(2, 1<<20, clientSSE)
+	for i := range 5 {
+		if !s.offer(small) {
+			t.Fatalf("a client being set up refused event %d: only bytes bound its queue", i)
+		}
+	}
+	s.take(nil)
+	s.start()
 	first, second, third := s.offer(small), s.offer(small), s.offer(small)
 	if !first || !second || third {
 		t.Errorf("event bound: offers %v %v %v; want 2 accepted, the third refused", first, second, third)
 	}
 	big := newEntry(sse.Event{Data: strings.Repeat("x", 1000)}, nil)
 	s = newSubscriber(100, int64(big.size)+500, clientSSE)
+	s.start()
 	if !s.offer(big) {
 		t.Error("first big entry refused")
 	}

@@ -102,6 +102,7 @@ func (rt *route) serveSharedSSE(w http.ResponseWriter, r *http.Request, cr *clie
 	if out.flush() != nil {
 		return
 	}
+	s.start()
 	heartbeat := time.NewTimer(rt.cfg.Heartbeat)
 	defer heartbeat.Stop()
 	var batch []*Entry

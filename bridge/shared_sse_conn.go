@@ -73,28 +73,18 @@ func (rt *route) runSharedSSEConn(conn net.Conn, cr *clientRequest, h *hub, s *s
 	c := &sharedSSEConn{rt: rt, conn: conn, h: h, s: s, release: cr.lease.handOff()}
 	c.disconnected = rt.connected(clientSSE, cr.remoteAddr)
 	cm := rt.metrics.clients[clientSSE]
-	if len(replay) > 0 {
-		bufs := make(net.Buffers, 0, len(replay))
-		for _, e := range replay {
-			bufs = append(bufs, e.sse())
-		}
-		_ = conn.SetWriteDeadline(time.Now().Add(rt.srv.opts.WriteTimeout))
-		n, err := bufs.WriteTo(conn)
-		cm.events.Add(float64(len(replay)))
-		cm.bytes.Add(float64(n))
-		if err != nil {
-			c.end(err)
-			return
-		}
+	if err := c.write(replay); err != nil {
+		c.end(err)
+		return
 	}
 	c.w = newSSEConnWriter(conn, rt.srv.opts.WriteTimeout, rt.srv.opts.ClientBuffer, int(rt.clientQueueBytes()), rt.srv.goTracked, c.end)
-	deliver := func(e *Entry) bool {
-		b := e.sse()
-		if !c.w.deliver(b) {
+	deliver := func(b *batch) bool {
+		bufs, n := b.sse()
+		if !c.w.deliver(bufs) {
 			return false
 		}
-		cm.events.Inc()
-		cm.bytes.Add(float64(len(b)))
+		cm.events.Add(float64(len(bufs)))
+		cm.bytes.Add(float64(n))
 		return true
 	}
 	// The session's ends: each may run (on a goroutine of its own) at any time
@@ -104,11 +94,39 @@ func (rt *route) runSharedSSEConn(conn net.Conn, cr *clientRequest, h *hub, s *s
 	c.mu.Lock()
 	c.stopDrain = context.AfterFunc(rt.srv.drainCtx, func() { c.end(errDraining) })
 	c.stopWatch = rt.srv.watchClosed(conn, func() { c.end(nil) })
-	attached := h.attach(s, deliver, onKick, heartbeat)
 	c.mu.Unlock()
-	if !attached {
-		c.end(s.reason)
+	for {
+		attached, backlog := h.attach(s, deliver, onKick, heartbeat)
+		switch {
+		case attached:
+			return
+		case len(backlog) == 0:
+			c.end(s.reason)
+			return
+		}
+		if err := c.write(backlog); err != nil {
+			c.end(err)
+			return
+		}
 	}
+}
+
+// write sends entries on the handler's goroutine, waiting within the write
+// timeout: the replay, and what arrived while the client was set up.
+func (c *sharedSSEConn) write(entries []*Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	bufs := make(net.Buffers, 0, len(entries))
+	for _, e := range entries {
+		bufs = append(bufs, e.sse())
+	}
+	_ = c.conn.SetWriteDeadline(time.Now().Add(c.rt.srv.opts.WriteTimeout))
+	n, err := bufs.WriteTo(c.conn)
+	cm := c.rt.metrics.clients[clientSSE]
+	cm.events.Add(float64(len(entries)))
+	cm.bytes.Add(float64(n))
+	return err
 }
 
 // end ends the session once, for why (nil: the client left by itself).
@@ -133,4 +151,4 @@ func (c *sharedSSEConn) end(why error) {
 
 // heartbeatComment is an SSE comment line: ignored by clients, it keeps the
 // connection and the proxies on its way from calling it idle.
-var heartbeatComment = sse.AppendComment(nil, "")
+var heartbeatComment = [][]byte{sse.AppendComment(nil, "")}

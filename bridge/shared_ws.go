@@ -73,8 +73,20 @@ func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clien
 	}
 	// Let go by the hub: close with the code that says why, off the hub's lock.
 	onKick := func() { rt.srv.goTracked(func() { rt.closeSharedClient(c, s.reason) }) }
-	if !h.attach(s, rt.deliverFrames(c, cr.format), onKick, nil) {
-		rt.closeSharedClient(c, s.reason)
+	deliver := rt.deliverFrames(c, cr.format)
+	for {
+		attached, backlog := h.attach(s, deliver, onKick, nil)
+		switch {
+		case attached:
+			return
+		case len(backlog) == 0:
+			rt.closeSharedClient(c, s.reason)
+			return
+		}
+		if err := rt.sendReplay(c.Context(), c, s, backlog, cr.format); err != nil {
+			rt.closeSharedClient(c, err)
+			return
+		}
 	}
 }
 
@@ -93,32 +105,35 @@ func (rt *route) fromSharedClient(ctx context.Context, cr *clientRequest, h *hub
 	rt.metrics.msgForwarded.Inc()
 }
 
-// deliverFrames hands c an entry's frame, encoded once per stream and format,
-// without blocking: written on the spot while c has nothing else to write and its
-// socket takes it (as shared EventSource clients are), queued otherwise. False (the
-// client is too slow) only when the queue is full.
-func (rt *route) deliverFrames(c *ws.Conn, format config.Format) func(*Entry) bool {
+// deliverFrames hands c a batch's frames, encoded once per stream and format,
+// without blocking: written on the spot, with one write for the batch, while c has
+// nothing else to write and its socket takes them (as shared EventSource clients
+// are), queued otherwise. False (the client is too slow) only when the queue is full.
+func (rt *route) deliverFrames(c *ws.Conn, format config.Format) func(*batch) bool {
 	cm := rt.metrics.clients[clientWS]
-	return func(e *Entry) bool {
-		if wire, n := e.wire(format); c.TryWriteFrame(wire) {
+	return func(b *batch) bool {
+		taken := c.TryWriteFrames(b.frames(format))
+		for i, e := range b.entries {
+			if i >= taken {
+				pm, n := e.frame(format)
+				switch err := c.TrySendPrepared(pm, n); {
+				case errors.Is(err, ws.ErrQueueFull):
+					return false
+				case err != nil:
+					return true // a closed connection: its session is ending and will leave
+				}
+			}
+			_, n := e.wire(format)
 			cm.events.Inc()
 			cm.bytes.Add(float64(n))
-			return true
 		}
-		pm, n := e.frame(format)
-		switch err := c.TrySendPrepared(pm, n); {
-		case err == nil:
-			cm.events.Inc()
-			cm.bytes.Add(float64(n))
-		case errors.Is(err, ws.ErrQueueFull):
-			return false
-		}
-		return true // a closed connection: its session is ending and will leave
+		return true
 	}
 }
 
-// sendReplay sends a resuming client what it missed, waiting for room as it goes,
-// unless the stream lets the client go meanwhile.
+// sendReplay sends a resuming client what it missed, or a new one what arrived while
+// it was set up, waiting for room as it goes, unless the stream lets the client go
+// meanwhile.
 func (rt *route) sendReplay(ctx context.Context, c *ws.Conn, s *subscriber, replay []*Entry, format config.Format) error {
 	cm := rt.metrics.clients[clientWS]
 	for _, e := range replay {

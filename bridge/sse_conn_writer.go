@@ -10,9 +10,9 @@ import (
 )
 
 // sseConnWriter writes a shared EventSource client's stream on its taken-over
-// connection. The hub hands it each event's bytes (deliver, under the hub's lock):
+// connection. The hub hands it each batch's bytes (deliver, under the hub's lock):
 // while the socket takes them at once, the hub writes them itself with one
-// non-blocking write, so an event costs the client no goroutine at all; what the
+// non-blocking write, so a batch costs the client no goroutine at all; what the
 // socket cannot take waits in a queue bounded in chunks and bytes, which a goroutine
 // started for the purpose writes out (flush) and that ends once the queue is empty.
 // Once anything waits, later bytes queue behind it, so the stream's order holds.
@@ -43,26 +43,42 @@ func newSSEConnWriter(conn net.Conn, timeout time.Duration, maxQueue, maxBytes i
 	return w
 }
 
-// deliver writes b, or queues what the socket does not take at once; false means the
-// queue is full (the client is too slow).
-func (w *sseConnWriter) deliver(b []byte) bool {
+// deliver writes bufs, in order, or queues what the socket does not take at once;
+// false means the queue is full (the client is too slow). bufs is the caller's: it
+// is read, never changed.
+func (w *sseConnWriter) deliver(bufs [][]byte) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.failed {
 		return true // the session is ending and will leave
 	}
+	var rest []byte // the part of a buffer the socket took only some of
 	if !w.busy && w.raw != nil {
-		n := sockio.TryWrite(w.raw, b)
-		if n == len(b) {
+		n := sockio.TryWritev(w.raw, bufs)
+		for len(bufs) > 0 && n >= len(bufs[0]) {
+			n -= len(bufs[0])
+			bufs = bufs[1:]
+		}
+		if len(bufs) == 0 {
 			return true
 		}
-		b = b[n:]
+		rest, bufs = bufs[0][n:], bufs[1:]
 	}
-	if len(w.pending) >= w.maxQueue || (len(w.pending) > 0 && w.bytes+len(b) > w.maxBytes) {
+	count, size := len(bufs), len(rest)
+	if rest != nil {
+		count++
+	}
+	for _, b := range bufs {
+		size += len(b)
+	}
+	if len(w.pending)+count > w.maxQueue || (len(w.pending) > 0 && w.bytes+size > w.maxBytes) {
 		return false
 	}
-	w.pending = append(w.pending, b)
-	w.bytes += len(b)
+	if rest != nil {
+		w.pending = append(w.pending, rest)
+	}
+	w.pending = append(w.pending, bufs...)
+	w.bytes += size
 	if !w.busy {
 		w.busy = true
 		w.spawn(w.flush)

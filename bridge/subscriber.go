@@ -24,13 +24,19 @@ type subscriber struct {
 	bytes     int64
 	maxEvents int
 	maxBytes  int64
+	// started is set once the client's stream runs (start): until then the queue
+	// holds what arrives while the client is set up, bounded in bytes alone, for a
+	// client cannot fall behind before it could read. A fast stream would otherwise
+	// fill the event bound in the time a handshake takes.
+	started bool
 	kind      string // clientWS or clientSSE, for metrics
 
 	// ready holds a token while pending is not empty.
 	ready chan struct{}
-	// direct, once set (hub.attach, under the hub's lock), delivers entries instead
-	// of queueing them: into a WebSocket connection's own bounded queue.
-	direct func(*Entry) bool
+	// direct, once set (hub.attach, under the hub's lock), delivers batches instead
+	// of queueing them: written to the client's socket at once where it takes them,
+	// queued in the connection's own bounded queue otherwise.
+	direct func(*batch) bool
 	// onKick, when set (under the hub's lock), is called when the client is let go.
 	onKick func()
 	// heartbeat, when set (under the hub's lock), is called on the hub's heartbeat
@@ -53,16 +59,28 @@ func newSubscriber(events int, maxBytes int64, kind string) *subscriber {
 	}
 }
 
-// offer queues e without blocking; false means the queue is full in events or bytes.
+// offerBatch hands b to the client without blocking: delivered directly once the
+// client is attached, queued until then. False means the client is too slow.
+func (s *subscriber) offerBatch(b *batch) bool {
+	if s.direct != nil {
+		return s.direct(b)
+	}
+	for _, e := range b.entries {
+		if !s.offer(e) {
+			return false
+		}
+	}
+	return true
+}
+
+// offer queues e without blocking; false means the queue is full in events (once
+// started) or bytes.
 // A single entry larger than the byte bound still goes into an empty queue, so a big
 // but legal event reaches a client that keeps up.
 func (s *subscriber) offer(e *Entry) bool {
-	if s.direct != nil {
-		return s.direct(e)
-	}
 	s.mu.Lock()
 	n := len(s.pending)
-	if n >= s.maxEvents || (n > 0 && s.bytes+int64(e.size) > s.maxBytes) {
+	if (s.started && n >= s.maxEvents) || (n > 0 && s.bytes+int64(e.size) > s.maxBytes) {
 		s.mu.Unlock()
 		return false
 	}
@@ -76,6 +94,14 @@ func (s *subscriber) offer(e *Entry) bool {
 		}
 	}
 	return true
+}
+
+// start tells the queue that the client's stream runs: from now on it is bounded
+// in events too.
+func (s *subscriber) start() {
+	s.mu.Lock()
+	s.started = true
+	s.mu.Unlock()
 }
 
 // take returns everything queued, oldest first, and empties the queue. spare (the

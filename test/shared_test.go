@@ -382,3 +382,81 @@ func TestSharedRefusedReconnectClosesWith1014(t *testing.T) {
 		t.Errorf("connection ended with %v after the upstream refused to come back; want close 1014", err)
 	}
 }
+
+// TestSharedBurstArrivesWholeAndInOrder: a burst the upstream writes at once is
+// delivered in batches; every client of both kinds gets every event once, in order,
+// with the same ids, and none is taken for a slow client.
+func TestSharedBurstArrivesWholeAndInOrder(t *testing.T) {
+	t.Parallel()
+	tk := newTicker(t)
+	p := startProxy(t, map[string]string{"SSEWS_CONFIG": sharedRoute(t, "/burst", tk.URL)})
+	sses := []*sseStream{openSSE(t, p.url+"/burst", nil), openSSE(t, p.url+"/burst", nil)}
+	wss := []*websocket.Conn{dialWS(t, p.ws+"/burst", nil), dialWS(t, p.ws+"/burst?format=raw", nil)}
+	recv(t, tk.open, "upstream connection")
+	waitMetric(t, p, `ssews_connections{client="ws",route="/burst"}`, 2)
+	waitMetric(t, p, `ssews_connections{client="sse",route="/burst"}`, 2)
+	const n = 1000
+	var burst strings.Builder
+	for i := range n {
+		fmt.Fprintf(&burst, "id: e%d\ndata: %d\ndata: line two\n\n", i, i)
+	}
+	tk.send(burst.String())
+	for j, s := range sses {
+		for i := range n {
+			ev := s.nextData(t)
+			if ev.Data != fmt.Sprintf("%d\nline two", i) || ev.ID != fmt.Sprintf("e%d", i) {
+				t.Fatalf("sse client %d event %d: %+v", j, i, ev)
+			}
+		}
+	}
+	for i := range n {
+		want := fmt.Sprintf(`{"event":"message","data":"%d\nline two","id":"e%d"}`, i, i)
+		if got := readText(t, wss[0]); got != want {
+			t.Fatalf("ws client event %d: got %s; want %s", i, got, want)
+		}
+		if got := readText(t, wss[1]); got != fmt.Sprintf("%d\nline two", i) {
+			t.Fatalf("raw ws client event %d: got %q", i, got)
+		}
+	}
+	for _, client := range []string{"ws", "sse"} {
+		waitMetric(t, p, `ssews_events_out_total{client="`+client+`",route="/burst"}`, 2*n)
+		if v, _ := metricValue(t, p, `ssews_slow_client_disconnects_total{client="`+client+`",route="/burst"}`); v != 0 {
+			t.Errorf("%s: %v slow-client disconnects; want 0", client, v)
+		}
+	}
+}
+
+// TestSharedClientSetUpDuringABurst: a stream whose upstream sends a burst as soon as
+// it connects fills a new client's queue past SSEWS_CLIENT_BUFFER before the client's
+// own stream has started; that client is not slow, and gets the whole burst in order.
+func TestSharedClientSetUpDuringABurst(t *testing.T) {
+	t.Parallel()
+	const n = 200
+	var burst strings.Builder
+	for i := range n {
+		fmt.Fprintf(&burst, "data: %d\n\n", i)
+	}
+	up := newSSEBackend(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		write(w, burst.String())
+		<-r.Context().Done()
+	})
+	p := startProxy(t, map[string]string{
+		"SSEWS_CONFIG":        sharedRoute(t, "/burst", up.URL),
+		"SSEWS_CLIENT_BUFFER": "4",
+	})
+	s := openSSE(t, p.url+"/burst?stream=sse", nil)
+	c := dialWS(t, p.ws+"/burst?stream=ws&format=raw", nil)
+	for i := range n {
+		if ev := s.nextData(t); ev.Data != fmt.Sprint(i) {
+			t.Fatalf("sse client event %d: %+v", i, ev)
+		}
+		if got := readText(t, c); got != fmt.Sprint(i) {
+			t.Fatalf("ws client event %d: %q", i, got)
+		}
+	}
+	for _, client := range []string{"ws", "sse"} {
+		if v, _ := metricValue(t, p, `ssews_slow_client_disconnects_total{client="`+client+`",route="/burst"}`); v != 0 {
+			t.Errorf("%s: %v slow-client disconnects; want 0", client, v)
+		}
+	}
+}
