@@ -76,6 +76,9 @@ type batchConn struct {
 	// readApplied is the read deadline last set on Conn; only the reader
 	// touches it.
 	readApplied time.Time
+	// onRead, set before the reader starts, is called before each network
+	// read (Options.OnWait).
+	onRead func()
 }
 
 func newBatchConn(c net.Conn) *batchConn {
@@ -228,6 +231,9 @@ func (b *batchConn) write(p []byte) (int, error) {
 
 // Read reads from the network, within readTimeout when it is set.
 func (b *batchConn) Read(p []byte) (int, error) {
+	if b.onRead != nil {
+		b.onRead()
+	}
 	if err := b.armRead(); err != nil {
 		return 0, err
 	}

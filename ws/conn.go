@@ -57,6 +57,14 @@ type Options struct {
 	// Read must not be used with it.
 	OnMessage func(Message)
 
+	// OnWait, when set, is called on the reader goroutine each time the
+	// connection is about to read from the network: every message read so far
+	// has been handed to OnMessage. A relay hands on what it collected then,
+	// so a fast peer's messages travel in batches and a slow peer's at once.
+	// On a connection from neither Upgrade nor BatchingDialer it is called
+	// after every message.
+	OnWait func()
+
 	// OnClose, when set, runs on a goroutine of its own once the connection
 	// is closed, for any reason: cleanup that needs neither a goroutine
 	// waiting on Done nor a Context (which costs memory while the connection
@@ -195,6 +203,7 @@ func New(c *websocket.Conn, opts Options) *Conn {
 		c.SetReadLimit(opts.ReadLimit)
 	}
 	if wc.out != nil {
+		wc.out.onRead = opts.OnWait
 		// Each network read and write gets its own deadline: any bytes
 		// from the peer show life, and nothing reads the clock per message.
 		wc.out.setTimeouts(2*opts.PingInterval, opts.WriteTimeout)

@@ -90,6 +90,9 @@ func (c *Conn) readLoop() {
 		m := Message{Binary: typ == websocket.BinaryMessage, Data: data}
 		if c.opts.OnMessage != nil {
 			c.opts.OnMessage(m)
+			if c.out == nil && c.opts.OnWait != nil {
+				c.opts.OnWait() // no network read to wait for: after every message
+			}
 			continue
 		}
 		_ = c.in.push(context.Background(), item{msg: m, size: len(data)}, true)

@@ -37,6 +37,9 @@ func (b *batchConn) waitIdle(ping func(string) error) error {
 	}
 	for {
 		if b.br.Buffered() == 0 {
+			if b.onRead != nil {
+				b.onRead()
+			}
 			if err := b.armRead(); err != nil {
 				return err
 			}
