@@ -39,20 +39,30 @@ func (rt *route) serveWSFromSSE(w http.ResponseWriter, r *http.Request, cr *clie
 	disconnected(err)
 }
 
-// sendEvents writes every event of f to c, one frame each.
+// sendEvents writes every event of f to c, one frame each, in batches handed over
+// when the upstream is about to wait (wsBatch).
 func (rt *route) sendEvents(ctx context.Context, f *feed, c *ws.Conn, fe *frameEncoder) error {
-	cm := rt.metrics.clients[clientWS]
+	out := newWSBatch(c, rt.metrics.clients[clientWS])
+	var clientErr error
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	f.setWaitHook(func() {
+		if err := out.flush(ctx); err != nil && clientErr == nil {
+			clientErr = err
+			cancel() // ends the upstream read
+		}
+	})
 	for {
 		ev, err := f.next(ctx)
+		if clientErr != nil {
+			return clientErr
+		}
 		if err != nil {
 			return fmt.Errorf("upstream: %w", err)
 		}
-		m := fe.encode(&ev)
-		if err := c.Send(ctx, m); err != nil {
+		if err := out.add(ctx, fe.encode(&ev)); err != nil {
 			return err
 		}
-		cm.events.Inc()
-		cm.bytes.Add(float64(len(m.Data)))
 	}
 }
 

@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"context"
 	"errors"
 	"net/http"
 
@@ -44,16 +43,24 @@ func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientReque
 		upConn.Close()
 		return
 	}
-	// Each side's reader goroutine hands its messages straight to the other side's
-	// writer (ws.Options.OnMessage): a message costs two goroutine wake-ups, no
-	// more, and a full queue on one side stops the reading of the other.
+	// Each side's reader goroutine hands its messages straight to the other side
+	// (ws.Options.OnMessage), and a full queue on one side stops the reading of the
+	// other. The upstream's messages go out in batches (wsBatch), when its reader
+	// is about to wait: while the client keeps up, a message costs no goroutine
+	// wake-up beyond the upstream reader's.
 	var up, cl *ws.Conn
 	both := make(chan struct{}) // the callbacks may run before both exist
-	cm := rt.metrics.clients[clientWS]
+	var toClient *wsBatch
 	upOpts, clOpts := rt.wsOptions(), rt.wsOptions()
 	upOpts.OnMessage = func(m ws.Message) {
 		<-both
-		rt.relayToClient(ctx, cl, cm, m)
+		rt.metrics.eventsIn.Inc()
+		rt.metrics.bytesIn.Add(float64(len(m.Data)))
+		_ = toClient.add(ctx, m) // a client that failed ends the session
+	}
+	upOpts.OnWait = func() {
+		<-both
+		_ = toClient.flush(ctx)
 	}
 	clOpts.OnMessage = func(m ws.Message) {
 		<-both
@@ -63,6 +70,7 @@ func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientReque
 	}
 	up = ws.New(upConn, upOpts)
 	cl = ws.New(clientConn, clOpts)
+	toClient = newWSBatch(cl, rt.metrics.clients[clientWS])
 	close(both)
 	disconnected := rt.connected(clientWS, cr.remoteAddr)
 
@@ -83,17 +91,6 @@ func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientReque
 	}
 	rt.closeProxied(up, cl, err)
 	disconnected(err)
-}
-
-// relayToClient passes one upstream message to the client, waiting for room in its
-// queue.
-func (rt *route) relayToClient(ctx context.Context, cl *ws.Conn, cm *clientMetrics, m ws.Message) {
-	rt.metrics.eventsIn.Inc()
-	rt.metrics.bytesIn.Add(float64(len(m.Data)))
-	if cl.Send(ctx, m) == nil {
-		cm.events.Inc()
-		cm.bytes.Add(float64(len(m.Data)))
-	}
 }
 
 // closeProxied closes both sides, passing on the close code of the side that ended

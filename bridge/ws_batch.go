@@ -1,0 +1,57 @@
+package bridge
+
+import (
+	"context"
+
+	"github.com/ssews/ssews/ws"
+)
+
+// wsBatch collects a per-client session's messages for its WebSocket client while
+// the upstream has more to read, and hands them over when the upstream is about to
+// wait (or the batch is full): written on the spot with one system call while the
+// client's writer is idle and its socket takes them, so a message costs no hand-over
+// to the writer goroutine; what the socket does not take goes through the client's
+// queue, waiting for room, which is the backpressure that slows the upstream. It
+// belongs to the goroutine that reads the upstream.
+type wsBatch struct {
+	c      *ws.Conn
+	cm     *clientMetrics
+	frames [][]byte
+	msgs   []ws.Message
+	bytes  int
+}
+
+func newWSBatch(c *ws.Conn, cm *clientMetrics) *wsBatch { return &wsBatch{c: c, cm: cm} }
+
+// add collects m, and hands the batch over once it reaches its bounds.
+func (b *wsBatch) add(ctx context.Context, m ws.Message) error {
+	b.frames = append(b.frames, ws.ServerFrame(m.Binary, m.Data))
+	b.msgs = append(b.msgs, m)
+	b.bytes += len(m.Data)
+	if len(b.msgs) >= maxBatchEvents || b.bytes >= maxBatchBytes {
+		return b.flush(ctx)
+	}
+	return nil
+}
+
+// flush hands over what was collected; the error is the client's.
+func (b *wsBatch) flush(ctx context.Context) error {
+	if len(b.msgs) == 0 {
+		return nil
+	}
+	taken := b.c.TryWriteFrames(b.frames)
+	var err error
+	for i, m := range b.msgs {
+		if i >= taken {
+			if err = b.c.Send(ctx, m); err != nil {
+				break
+			}
+		}
+		b.cm.events.Inc()
+		b.cm.bytes.Add(float64(len(m.Data)))
+	}
+	clear(b.frames)
+	clear(b.msgs)
+	b.frames, b.msgs, b.bytes = b.frames[:0], b.msgs[:0], 0
+	return err
+}
