@@ -3,8 +3,8 @@ package bridge
 import (
 	"context"
 	"errors"
-	"net/http"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -16,13 +16,13 @@ import (
 // out to every client of that stream, whatever their protocol. The first client
 // opens it, the last one leaving closes it after the route's linger.
 type hub struct {
-	key     string
-	rt      *route
-	log     *slog.Logger
-	feed    *feed
-	hubs    *hubSet
-	ctx     context.Context
-	cancel  context.CancelFunc
+	key    string
+	rt     *route
+	log    *slog.Logger
+	feed   *feed
+	hubs   *hubSet
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	// ready is closed once the first upstream connection succeeded or failed
 	// (connectErr); clients wait for it before their stream starts.

@@ -29,7 +29,7 @@ type subscriber struct {
 	// client cannot fall behind before it could read. A fast stream would otherwise
 	// fill the event bound in the time a handshake takes.
 	started bool
-	kind      string // clientWS or clientSSE, for metrics
+	kind    string // clientWS or clientSSE, for metrics
 
 	// ready holds a token while pending is not empty.
 	ready chan struct{}
