@@ -45,30 +45,30 @@ func (rt *route) serveSSE(w http.ResponseWriter, r *http.Request, cr *clientRequ
 		}
 	})
 	cm := rt.metrics.clients[clientSSE]
-	for {
-		ev, err := f.next(ctx)
-		if err != nil {
-			switch {
-			case rt.srv.Draining():
-				why = errDraining
-			case ctx.Err() == nil:
-				why = fmt.Errorf("upstream ended the stream: %w", err)
-				rt.log.Info("upstream ended the stream", "client", cr.remoteAddr, "err", err)
-			}
-			return
-		}
+	var writeErr error
+	err := f.stream(ctx, func(ev *sse.Event) error {
 		if ev.HasRetry && ev.Retry == retry {
 			ev.HasRetry = false // the client has this reconnection time already
 		} else if ev.HasRetry {
 			retry = ev.Retry
 		}
-		n, err := out.eventLocked(&ev)
+		n, err := out.eventLocked(ev)
 		if err != nil {
-			why = fmt.Errorf("client write failed: %w", err)
-			return
+			writeErr = err
+			return err
 		}
 		cm.events.Inc()
 		cm.bytes.Add(float64(n))
+		return nil
+	})
+	switch {
+	case writeErr != nil:
+		why = fmt.Errorf("client write failed: %w", writeErr)
+	case rt.srv.Draining():
+		why = errDraining
+	case ctx.Err() == nil:
+		why = fmt.Errorf("upstream ended the stream: %w", err)
+		rt.log.Info("upstream ended the stream", "client", cr.remoteAddr, "err", err)
 	}
 }
 

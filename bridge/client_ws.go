@@ -8,6 +8,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/ssews/ssews/sse"
 	"github.com/ssews/ssews/ws"
 )
 
@@ -52,18 +53,18 @@ func (rt *route) sendEvents(ctx context.Context, f *feed, c *ws.Conn, fe *frameE
 			cancel() // ends the upstream read
 		}
 	})
-	for {
-		ev, err := f.next(ctx)
-		if clientErr != nil {
-			return clientErr
-		}
-		if err != nil {
-			return fmt.Errorf("upstream: %w", err)
-		}
-		if err := out.add(ctx, fe.encode(&ev)); err != nil {
-			return err
-		}
+	var addErr error
+	err := f.stream(ctx, func(ev *sse.Event) error {
+		addErr = out.add(ctx, fe.encode(ev))
+		return addErr
+	})
+	switch {
+	case clientErr != nil:
+		return clientErr
+	case addErr != nil:
+		return addErr
 	}
+	return fmt.Errorf("upstream: %w", err)
 }
 
 // readClient takes the client's messages until it leaves: POSTed to publish when the

@@ -84,19 +84,26 @@ func (f *feed) setWaitHook(hook func()) {
 	}
 }
 
-// next returns the next event, sanitised and counted, reconnecting as needed. It
-// fails only when ctx is done or the upstream refuses for good (a final status).
-func (f *feed) next(ctx context.Context) (sse.Event, error) {
+// stream hands every event, sanitised and counted, to emit, reconnecting as needed.
+// It returns emit's error as soon as emit fails; otherwise it returns only when ctx
+// is done or the upstream refuses for good (a final status). emit and the wait hook
+// may run on the upstream connection's own goroutine (upstreamConn.each), one call
+// at a time, never after stream has returned.
+func (f *feed) stream(ctx context.Context, emit func(*sse.Event) error) error {
 	for {
 		if f.conn == nil {
 			if err := f.reconnect(ctx); err != nil {
-				return sse.Event{}, err
+				return err
 			}
 		}
-		ev, err := f.conn.next(ctx)
-		if err == nil {
+		var emitErr error
+		err := f.conn.each(ctx, func(ev sse.Event) bool {
 			f.accept(&ev)
-			return ev, nil
+			emitErr = emit(&ev)
+			return emitErr == nil
+		})
+		if emitErr != nil {
+			return emitErr
 		}
 		f.drop(ctx, err)
 	}

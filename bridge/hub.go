@@ -56,7 +56,8 @@ type pendingEvent struct {
 }
 
 // run connects the upstream and fans its events out until the hub is closed or the
-// upstream refuses for good. It is the hub's one goroutine. The events of one
+// upstream refuses for good. It is the hub's one goroutine (a WebSocket upstream's
+// events reach the hub on the connection's reader, one at a time, while run waits). The events of one
 // upstream read go out together, when the upstream is about to wait again: a fast
 // stream reaches a client in few writes, a slow one with no delay.
 func (h *hub) run() {
@@ -72,21 +73,18 @@ func (h *hub) run() {
 		return
 	}
 	h.startHeartbeat()
-	for {
-		ev, err := h.feed.next(h.ctx)
-		if err != nil {
-			h.flush()
-			if h.ctx.Err() == nil {
-				h.log.Warn("shared upstream ended the stream", "stream", h.key, "err", err)
-				h.end(streamEnd(err))
-			}
-			return
-		}
-		h.pending = append(h.pending, pendingEvent{ev: ev, orig: h.feed.rawMessage()})
+	err = h.feed.stream(h.ctx, func(ev *sse.Event) error {
+		h.pending = append(h.pending, pendingEvent{ev: *ev, orig: h.feed.rawMessage()})
 		h.pendingBytes += len(ev.Data)
 		if len(h.pending) >= limit || h.pendingBytes >= maxBatchBytes {
 			h.flush()
 		}
+		return nil
+	})
+	h.flush()
+	if h.ctx.Err() == nil {
+		h.log.Warn("shared upstream ended the stream", "stream", h.key, "err", err)
+		h.end(streamEnd(err))
 	}
 }
 

@@ -10,9 +10,11 @@ import (
 // upstreamConn is one open upstream connection, read as a stream of events whatever
 // the upstream speaks.
 type upstreamConn interface {
-	// next blocks until the upstream dispatches an event, the connection ends, or ctx
-	// is done.
-	next(ctx context.Context) (sse.Event, error)
+	// each hands every event the upstream dispatches to fn, in order, until the
+	// connection ends (its error), ctx is done (ctx's error) or fn returns false
+	// (nil). fn and the wait hook may run on a goroutine of the connection's own,
+	// one call at a time; none runs once each has returned.
+	each(ctx context.Context, fn func(sse.Event) bool) error
 	// setWaitHook installs a function called each time the connection is about to
 	// wait on the network. Writers flush then, and only then: every event read so far
 	// has been handed over, and a fast stream is flushed once per upstream read, not

@@ -63,12 +63,21 @@ func dialSSE(client *http.Client, cr *clientRequest, maxSize int) dialFunc {
 	}
 }
 
-func (u *sseUpstream) next(context.Context) (sse.Event, error) {
-	ev, err := u.parser.Next()
-	if errors.Is(err, sse.ErrTooLong) {
-		return ev, errOversize
+// each reads the stream on the caller's goroutine: the wait hook runs before each
+// read of the body. A done ctx ends the read, as the request's context.
+func (u *sseUpstream) each(_ context.Context, fn func(sse.Event) bool) error {
+	for {
+		ev, err := u.parser.Next()
+		if errors.Is(err, sse.ErrTooLong) {
+			return errOversize
+		}
+		if err != nil {
+			return err
+		}
+		if !fn(ev) {
+			return nil
+		}
 	}
-	return ev, err
 }
 
 func (u *sseUpstream) setWaitHook(hook func()) { u.wait.hook = hook }

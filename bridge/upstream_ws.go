@@ -14,11 +14,25 @@ import (
 	"github.com/ssews/ssews/ws"
 )
 
-// wsUpstream is an open WebSocket upstream read as events (SPEC section 4).
+// wsUpstream is an open WebSocket upstream read as events (SPEC section 4). Its
+// connection's reader goroutine translates each message and hands the event on
+// itself (each), so an event costs no hand-over to another goroutine; messages that
+// arrive before each starts wait for it, which holds the upstream back meanwhile.
 type wsUpstream struct {
 	conn   *ws.Conn
 	reader *MessageReader
-	hook   func()
+	// started is closed when each starts, or when the connection is closed first.
+	started   chan struct{}
+	startOnce sync.Once
+
+	// mu is held while a callback runs on the reader goroutine, so that each, once
+	// it has set stopped, knows none runs any more: what the callbacks touched is
+	// then the caller's again.
+	mu      sync.Mutex
+	fn      func(sse.Event) bool
+	hook    func()
+	stopped bool
+	refused chan struct{} // closed when fn returned false
 	// last is the message the last event came from (shared WS-to-WS fan-out),
 	// kept by value: per-client streams never look at it.
 	last ws.Message
@@ -65,32 +79,85 @@ func dialWS(dialer *websocket.Dialer, cr *clientRequest, opts ws.Options) dialFu
 		if err != nil {
 			return nil, err
 		}
-		return &wsUpstream{
-			conn:   ws.New(conn, opts),
-			reader: NewMessageReader(cr.route.Format, cr.route.BinaryEvent, lastID),
-		}, nil
+		u := &wsUpstream{
+			reader:  NewMessageReader(cr.route.Format, cr.route.BinaryEvent, lastID),
+			started: make(chan struct{}),
+			refused: make(chan struct{}),
+		}
+		opts.OnMessage, opts.OnWait = u.onMessage, u.onWait
+		u.conn = ws.New(conn, opts)
+		return u, nil
 	}
 }
 
-func (u *wsUpstream) next(ctx context.Context) (sse.Event, error) {
-	if u.hook != nil && u.conn.Buffered() == 0 {
-		u.hook() // about to wait on the network: what was read so far goes out
-	}
-	m, err := u.conn.Read(ctx)
-	if err != nil {
-		if errors.Is(err, websocket.ErrReadLimit) {
-			return sse.Event{}, errOversize
-		}
-		return sse.Event{}, err
+// onMessage hands m's event to each's fn, on the reader goroutine.
+func (u *wsUpstream) onMessage(m ws.Message) {
+	<-u.started
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.stopped {
+		return
 	}
 	u.last = m
-	return u.reader.Event(m), nil
+	if !u.fn(u.reader.Event(m)) {
+		u.stopped = true
+		close(u.refused)
+	}
 }
 
-func (u *wsUpstream) setWaitHook(hook func())      { u.hook = hook }
+// onWait runs the wait hook while each runs: the reader is about to wait on the
+// network, so what was read so far goes out.
+func (u *wsUpstream) onWait() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.fn != nil && !u.stopped && u.hook != nil {
+		u.hook()
+	}
+}
+
+func (u *wsUpstream) each(ctx context.Context, fn func(sse.Event) bool) error {
+	u.mu.Lock()
+	u.fn = fn
+	u.mu.Unlock()
+	u.startOnce.Do(func() { close(u.started) })
+	var err error
+	select {
+	case <-u.refused:
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-u.conn.Done():
+		switch err = u.conn.Err(); {
+		case errors.Is(err, websocket.ErrReadLimit):
+			err = errOversize
+		case err == nil:
+			err = ws.ErrClosed
+		}
+	}
+	u.stop()
+	return err
+}
+
+// stop ends the callbacks: it returns once none runs, and none runs after it.
+func (u *wsUpstream) stop() {
+	u.mu.Lock()
+	u.stopped = true
+	u.mu.Unlock()
+	u.startOnce.Do(func() { close(u.started) })
+}
+
+func (u *wsUpstream) setWaitHook(hook func()) {
+	u.mu.Lock()
+	u.hook = hook
+	u.mu.Unlock()
+}
+
 func (u *wsUpstream) resumeID() string             { return u.reader.LastID() }
 func (u *wsUpstream) retry() (time.Duration, bool) { return u.reader.Retry() }
-func (u *wsUpstream) close()                       { _ = u.conn.Close(websocket.CloseNormalClosure, "") }
+
+func (u *wsUpstream) close() {
+	u.stop() // messages that come while the close completes are dropped
+	_ = u.conn.Close(websocket.CloseNormalClosure, "")
+}
 
 // dialedKey carries a *dialedConn to trackingDial through gorilla's dial context.
 type dialedKey struct{}
