@@ -87,3 +87,24 @@ func TestPerClientWebSocketBackpressure(t *testing.T) {
 		})
 	}
 }
+
+// TestPerClientEventSourceBackpressure: an EventSource client of a WebSocket upstream
+// that stops reading holds the upstream's reader back, and then gets every event in
+// order.
+func TestPerClientEventSourceBackpressure(t *testing.T) {
+	t.Parallel()
+	f := newFirehose()
+	p := startProxy(t, map[string]string{"SSEWS_ROUTES": routes("/fh", wsURL(newWSBackend(t, f.ws).URL))})
+	s := openSSE(t, p.url+"/fh", nil)
+	select {
+	case <-f.done:
+		t.Fatalf("the upstream wrote all %d messages while the client read none", backpressureTotal)
+	case <-time.After(time.Second):
+	}
+	for i := range backpressureTotal {
+		if ev := s.nextData(t); ev.Data != f.message(i) {
+			t.Fatalf("event %d: got %.20q", i, ev.Data)
+		}
+	}
+	recv(t, f.done, "the upstream's last write")
+}
