@@ -143,6 +143,9 @@ func newTransport(timeout time.Duration) *http.Transport {
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
 		ForceAttemptHTTP2:     true,
+		// A stream's connection writes one small request and then only reads, for
+		// as long as its client stays: it keeps its write buffer all that time.
+		WriteBufferSize: 512,
 	}
 }
 
