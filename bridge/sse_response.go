@@ -1,0 +1,246 @@
+package bridge
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ssews/ssews/sse"
+)
+
+// sseResponse writes an event stream to one client: every write has a deadline, and
+// flushes happen only when no further event is waiting. Methods named ...Locked take
+// its lock, for the writer that shares it with the heartbeat timer; the others expect
+// a single writer.
+type sseResponse struct {
+	mu     sync.Mutex
+	closed bool // the handler returned: the ResponseWriter is no longer ours
+	// lastFlush is when bytes last went to the client, for the heartbeat.
+	lastFlush time.Time
+
+	w       http.ResponseWriter // nil on a taken-over connection
+	sink    sseSink
+	enc     *sse.Writer
+	counter countingWriter
+	timeout time.Duration
+	// deadline is the write deadline last set: it covers the writes since the last
+	// flush as long as it leaves most of the timeout (arm).
+	deadline time.Time
+	// now is when the writes since the last flush began.
+	now time.Time
+	// dirty says something was written since the last flush.
+	dirty bool
+}
+
+// newSSEResponse writes a stream through w; start sends its head.
+func newSSEResponse(w http.ResponseWriter, timeout time.Duration) *sseResponse {
+	return newSSEResponseTo(responseSink{w, http.NewResponseController(w)}, w, timeout)
+}
+
+// newConnSSEResponse writes a stream on a connection taken over by hijackSSE, which
+// has sent its head already.
+func newConnSSEResponse(conn net.Conn, timeout time.Duration) *sseResponse {
+	s := newSSEResponseTo(&connSink{conn: conn}, nil, timeout)
+	s.lastFlush = time.Now()
+	return s
+}
+
+func newSSEResponseTo(sink sseSink, w http.ResponseWriter, timeout time.Duration) *sseResponse {
+	s := &sseResponse{w: w, sink: sink, timeout: timeout}
+	s.counter.w = sink
+	s.enc = sse.NewWriter(&s.counter)
+	return s
+}
+
+// setStreamHeaders sets the headers of an event stream: its type, and no caching
+// or buffering on the way (X-Accel-Buffering is nginx's).
+func setStreamHeaders(h http.Header) {
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+}
+
+// start sends the headers and the stream's reconnection time.
+func (s *sseResponse) start(retryMS int64) error {
+	setStreamHeaders(s.w.Header())
+	s.w.WriteHeader(http.StatusOK)
+	s.arm()
+	if err := s.enc.WriteRetry(retryMS); err != nil {
+		return err
+	}
+	s.dirty = true
+	return s.flush()
+}
+
+// event writes ev (buffered until the next flush) and returns the bytes written.
+func (s *sseResponse) event(ev *sse.Event) (int64, error) {
+	s.arm()
+	before := s.counter.n
+	if err := s.enc.WriteEvent(ev); err != nil {
+		return 0, err
+	}
+	s.dirty = true
+	return s.counter.n - before, nil
+}
+
+// eventLocked is event under the lock, for a stream with a heartbeat timer.
+func (s *sseResponse) eventLocked(ev *sse.Event) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.event(ev)
+}
+
+// flushLocked is flush under the lock.
+func (s *sseResponse) flushLocked() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flush()
+}
+
+// heartbeat writes a comment whenever interval passes without bytes going to the
+// client. It runs from a timer, not a goroutine of its own, so an idle client costs no
+// stack for it; a failed write calls fail. The returned stop must be called before
+// the handler returns.
+func (s *sseResponse) heartbeat(interval time.Duration, fail func()) (stop func()) {
+	var t *time.Timer
+	t = time.AfterFunc(interval, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.closed {
+			return
+		}
+		if idle := time.Since(s.lastFlush); idle < interval {
+			t.Reset(interval - idle)
+			return
+		}
+		if err := s.comment(); err != nil {
+			fail()
+			return
+		}
+		t.Reset(interval)
+	})
+	return func() {
+		t.Stop()
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+	}
+}
+
+// comment writes a heartbeat, which also shows the client is still there.
+func (s *sseResponse) comment() error {
+	s.arm()
+	if err := s.enc.WriteComment(""); err != nil {
+		return err
+	}
+	s.dirty = true
+	return s.flush()
+}
+
+// arm gives the writes until the next flush a deadline between 3/4 of the write
+// timeout and all of it: the deadline set last stays while it leaves that much, so
+// a stream moves the poller's timer once per quarter of the timeout, not per event.
+func (s *sseResponse) arm() {
+	if !s.now.IsZero() {
+		return // armed since the last flush
+	}
+	s.now = time.Now()
+	if s.deadline.Sub(s.now) >= s.timeout-s.timeout/4 {
+		return
+	}
+	s.deadline = s.now.Add(s.timeout)
+	// An error means the writer cannot take deadlines (a test recorder); writes
+	// then still fail once the client is gone.
+	_ = s.sink.SetWriteDeadline(s.deadline)
+}
+
+// flush sends what was written, if anything.
+func (s *sseResponse) flush() error {
+	if !s.dirty {
+		return nil
+	}
+	s.dirty = false
+	s.lastFlush = s.now
+	s.now = time.Time{}
+	return s.sink.Flush()
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// wire writes an event already encoded (shared mode) and returns the bytes written.
+func (s *sseResponse) wire(b []byte) (int64, error) {
+	s.arm()
+	n, err := s.counter.Write(b)
+	s.dirty = true
+	return int64(n), err
+}
+
+// sseSink is where an event stream's bytes go: the ResponseWriter, or an HTTP/1.x
+// connection taken over for the stream.
+type sseSink interface {
+	io.Writer
+	// Flush sends what was written.
+	Flush() error
+	SetWriteDeadline(time.Time) error
+}
+
+// responseSink writes through net/http: chunked over HTTP/1.1, a stream of HTTP/2.
+type responseSink struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (s responseSink) Flush() error {
+	if err := s.rc.Flush(); !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	return nil
+}
+
+func (s responseSink) SetWriteDeadline(t time.Time) error { return s.rc.SetWriteDeadline(t) }
+
+// connSink writes to a taken-over connection through a buffer that it borrows only
+// while it holds bytes not yet flushed: an idle stream holds none.
+type connSink struct {
+	conn net.Conn
+	bw   *bufio.Writer
+}
+
+// connBuffers lend connSinks their buffers: large enough that a fast stream's flush
+// is a few events per write system call at the very least.
+var connBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 16<<10) }}
+
+func (s *connSink) Write(p []byte) (int, error) {
+	if s.bw == nil {
+		s.bw = connBuffers.Get().(*bufio.Writer)
+		s.bw.Reset(s.conn)
+	}
+	return s.bw.Write(p)
+}
+
+func (s *connSink) Flush() error {
+	if s.bw == nil {
+		return nil
+	}
+	err := s.bw.Flush()
+	s.bw.Reset(nil)
+	connBuffers.Put(s.bw)
+	s.bw = nil
+	return err
+}
+
+func (s *connSink) SetWriteDeadline(t time.Time) error { return s.conn.SetWriteDeadline(t) }
