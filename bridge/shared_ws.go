@@ -114,16 +114,15 @@ func (rt *route) deliverFrames(c *ws.Conn, format config.Format) func(*batch) bo
 	return func(b *batch) bool {
 		taken := c.TryWriteFrames(b.frames(format))
 		for i, e := range b.entries {
+			wire, n := e.wire(format)
 			if i >= taken {
-				pm, n := e.frame(format)
-				switch err := c.TrySendPrepared(pm, n); {
+				switch err := c.TrySendFrame(wire, n); {
 				case errors.Is(err, ws.ErrQueueFull):
 					return false
 				case err != nil:
 					return true // a closed connection: its session is ending and will leave
 				}
 			}
-			_, n := e.wire(format)
 			cm.events.Inc()
 			cm.bytes.Add(float64(n))
 		}
@@ -132,22 +131,29 @@ func (rt *route) deliverFrames(c *ws.Conn, format config.Format) func(*batch) bo
 }
 
 // sendReplay sends a resuming client what it missed, or a new one what arrived while
-// it was set up, waiting for room as it goes, unless the stream lets the client go
-// meanwhile.
+// it was set up, a batch's worth of frames per write while its socket takes them,
+// waiting for room otherwise, unless the stream lets the client go meanwhile.
 func (rt *route) sendReplay(ctx context.Context, c *ws.Conn, s *subscriber, replay []*Entry, format config.Format) error {
 	cm := rt.metrics.clients[clientWS]
-	for _, e := range replay {
+	for len(replay) > 0 {
 		select {
 		case <-s.kicked:
 			return s.reason
 		default:
 		}
-		pm, n := e.frame(format)
-		if err := c.SendPrepared(ctx, pm, n); err != nil {
-			return err
+		chunk := newBatch(replay[:min(len(replay), maxBatchEvents)])
+		replay = replay[len(chunk.entries):]
+		taken := c.TryWriteFrames(chunk.frames(format))
+		for i, e := range chunk.entries {
+			wire, n := e.wire(format)
+			if i >= taken {
+				if err := c.SendFrame(ctx, wire, n); err != nil {
+					return err
+				}
+			}
+			cm.events.Inc()
+			cm.bytes.Add(float64(n))
 		}
-		cm.events.Inc()
-		cm.bytes.Add(float64(n))
 	}
 	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"sync"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/ssews/ssews/config"
 	"github.com/ssews/ssews/sse"
 	"github.com/ssews/ssews/ws"
@@ -39,13 +37,10 @@ type Entry struct {
 	sseWire []byte
 
 	// Per frame kind: the message's payload and its frame bytes (wire), made
-	// together once, and the gorilla PreparedMessage, made only for a client that
-	// cannot take the frame bytes at once.
+	// together once, written as they are to every client of that kind.
 	frameOnce [3]sync.Once
 	payloads  [3]framePayload
 	wires     [3][]byte
-	pmOnce    [3]sync.Once
-	frames    [3]*websocket.PreparedMessage
 }
 
 // framePayload is a WebSocket message's type and payload.
@@ -58,9 +53,8 @@ type framePayload struct {
 const entryOverhead = 256
 
 // wireForms is how many copies of its data an entry may hold: the event, its SSE
-// bytes, a WebSocket payload with its frame bytes, and the frame gorilla prepares
-// for a client that needs it.
-const wireForms = 5
+// bytes, and a WebSocket payload with its frame bytes.
+const wireForms = 4
 
 func newEntry(ev sse.Event, orig *ws.Message) *Entry {
 	return &Entry{Event: ev, orig: orig, size: wireForms*len(ev.Data) + len(ev.ID) + len(ev.Type) + entryOverhead}
@@ -111,30 +105,11 @@ func (e *Entry) payload(kind int) framePayload {
 }
 
 // wire is the event's WebSocket frame bytes for a client of the given format, for
-// ws.Conn.TryWriteFrame, and the size of its payload.
+// ws.Conn.TryWriteFrames and SendFrame, and the size of its payload.
 func (e *Entry) wire(format config.Format) ([]byte, int) {
 	kind := e.frameKind(format)
 	p := e.payload(kind)
 	return e.wires[kind], len(p.data)
-}
-
-// frame is the event's WebSocket message for a client of the given format, prepared
-// once so its frame bytes are shared by every client that needs it, and its size.
-func (e *Entry) frame(format config.Format) (*websocket.PreparedMessage, int) {
-	kind := e.frameKind(format)
-	p := e.payload(kind)
-	e.pmOnce[kind].Do(func() {
-		typ := websocket.TextMessage
-		if p.binary {
-			typ = websocket.BinaryMessage
-		}
-		pm, err := websocket.NewPreparedMessage(typ, p.data)
-		if err != nil { // only fails for bad message types
-			pm, _ = websocket.NewPreparedMessage(websocket.TextMessage, nil)
-		}
-		e.frames[kind] = pm
-	})
-	return e.frames[kind], len(p.data)
 }
 
 // jsonFrameOf is the format=json frame of a shared stream's event: retry appears on

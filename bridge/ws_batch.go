@@ -17,7 +17,7 @@ type wsBatch struct {
 	c      *ws.Conn
 	cm     *clientMetrics
 	frames [][]byte
-	msgs   []ws.Message
+	sizes  []int
 	bytes  int
 }
 
@@ -26,9 +26,9 @@ func newWSBatch(c *ws.Conn, cm *clientMetrics) *wsBatch { return &wsBatch{c: c, 
 // add collects m, and hands the batch over once it reaches its bounds.
 func (b *wsBatch) add(ctx context.Context, m ws.Message) error {
 	b.frames = append(b.frames, ws.ServerFrame(m.Binary, m.Data))
-	b.msgs = append(b.msgs, m)
+	b.sizes = append(b.sizes, len(m.Data))
 	b.bytes += len(m.Data)
-	if len(b.msgs) >= maxBatchEvents || b.bytes >= maxBatchBytes {
+	if len(b.frames) >= maxBatchEvents || b.bytes >= maxBatchBytes {
 		return b.flush(ctx)
 	}
 	return nil
@@ -36,22 +36,21 @@ func (b *wsBatch) add(ctx context.Context, m ws.Message) error {
 
 // flush hands over what was collected; the error is the client's.
 func (b *wsBatch) flush(ctx context.Context) error {
-	if len(b.msgs) == 0 {
+	if len(b.frames) == 0 {
 		return nil
 	}
 	taken := b.c.TryWriteFrames(b.frames)
 	var err error
-	for i, m := range b.msgs {
+	for i, frame := range b.frames {
 		if i >= taken {
-			if err = b.c.Send(ctx, m); err != nil {
+			if err = b.c.SendFrame(ctx, frame, b.sizes[i]); err != nil {
 				break
 			}
 		}
 		b.cm.events.Inc()
-		b.cm.bytes.Add(float64(len(m.Data)))
+		b.cm.bytes.Add(float64(b.sizes[i]))
 	}
 	clear(b.frames)
-	clear(b.msgs)
-	b.frames, b.msgs, b.bytes = b.frames[:0], b.msgs[:0], 0
+	b.frames, b.sizes, b.bytes = b.frames[:0], b.sizes[:0], 0
 	return err
 }

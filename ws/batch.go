@@ -94,6 +94,10 @@ func newBatchConn(c net.Conn) *batchConn {
 // ServerFrame and waits for its peer outside gorilla (waitIdle).
 func (b *batchConn) server() bool { return b.br != nil && b.raw != nil }
 
+// serverSide reports whether this is a server's connection from Upgrade, over
+// TLS or not: the one whose writer takes frames of ServerFrame (SendFrame).
+func (b *batchConn) serverSide() bool { return b != nil && b.br != nil }
+
 // tryWritev writes frames without waiting, when no batch is open, and returns
 // how many it took: what the socket does not take of the last frame it began
 // becomes the batch, which the next write sends first (held: the writer must

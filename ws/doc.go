@@ -6,7 +6,8 @@
 // Close and WriteControl may be called from other goroutines. A Conn is
 // correct by construction instead of by convention:
 //
-//   - One writer owns every data write: messages, prepared messages, pings
+//   - One writer owns every data write: messages, prepared messages, frame
+//     bytes shared by many connections (SendFrame), pings
 //     and the graceful close frame. It is a goroutine that runs while there
 //     is something to write and ends when there is not, so an idle
 //     connection holds none; runs never overlap. Senders hand it messages

@@ -7,7 +7,7 @@ import (
 )
 
 var (
-	// ErrQueueFull is returned by TrySend and TrySendPrepared when the
+	// ErrQueueFull is returned by TrySend, TrySendPrepared and TrySendFrame when the
 	// outbound queue holds QueueLen messages or QueueBytes bytes. In shared
 	// mode the caller then disconnects the client with 1013 (see CloseNow)
 	// rather than drop an event it could never recover.
@@ -19,6 +19,11 @@ var (
 	// error wraps both ErrClosed and that cause, so errors.Is(err,
 	// ErrClosed) always holds and CloseCode still finds a peer's code.
 	ErrClosed = errors.New("ws: connection closed")
+
+	// ErrNotServer is returned by SendFrame and TrySendFrame on a connection
+	// that cannot take frame bytes: one that Upgrade did not make (a client's
+	// frames must be masked). Send the message another way.
+	ErrNotServer = errors.New("ws: frame bytes need a server connection from Upgrade")
 
 	errNilPrepared = errors.New("ws: nil prepared message")
 )

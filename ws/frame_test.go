@@ -2,6 +2,7 @@ package ws_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -122,5 +123,58 @@ func TestTryWriteFramesServerOnly(t *testing.T) {
 	}
 	if m := mustRead(t, client); string(m.Data) != "x" {
 		t.Errorf("client read %q", m.Data)
+	}
+}
+
+// TestSendFrameKeepsOrder: frames queued with SendFrame and TrySendFrame go out in
+// order with plain and prepared messages, whole, also while the peer reads nothing
+// at first and the writer batches; a full queue refuses TrySendFrame.
+func TestSendFrameKeepsOrder(t *testing.T) {
+	t.Parallel()
+	server, peer := newPair(t, ws.Options{QueueLen: 64, QueueBytes: 1 << 30}, pairOptions{smallBuffers: true})
+	msg := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i%26)}, 1000+i) }
+	sent := 0
+	for ; sent < 200; sent++ {
+		m := msg(sent)
+		var err error
+		if sent%3 == 2 {
+			err = server.TrySend(ws.Message{Data: m})
+		} else {
+			err = server.TrySendFrame(ws.ServerFrame(false, m), len(m))
+		}
+		if errors.Is(err, ws.ErrQueueFull) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("message %d: %v", sent, err)
+		}
+	}
+	if sent == 200 {
+		t.Fatal("the queue never filled while the peer read nothing")
+	}
+	last := msg(sent)
+	queued := make(chan error, 1)
+	go func() { queued <- server.SendFrame(t.Context(), ws.ServerFrame(false, last), len(last)) }()
+	for i := range sent + 1 {
+		_ = peer.SetReadDeadline(time.Now().Add(waitLimit))
+		_, data, err := peer.ReadMessage()
+		if err != nil || !bytes.Equal(data, msg(i)) {
+			t.Fatalf("message %d: %d bytes, %v", i, len(data), err)
+		}
+	}
+	if err := recvWithin(t, queued, "SendFrame"); err != nil {
+		t.Fatalf("SendFrame: %v", err)
+	}
+}
+
+// TestSendFrameServerOnly: a client's connection refuses frame bytes.
+func TestSendFrameServerOnly(t *testing.T) {
+	t.Parallel()
+	_, client := newConnPair(t, ws.Options{QueueLen: 4})
+	if err := client.TrySendFrame(ws.ServerFrame(false, []byte("x")), 1); !errors.Is(err, ws.ErrNotServer) {
+		t.Errorf("TrySendFrame on a client connection: %v; want ErrNotServer", err)
+	}
+	if err := client.SendFrame(t.Context(), ws.ServerFrame(false, []byte("x")), 1); !errors.Is(err, ws.ErrNotServer) {
+		t.Errorf("SendFrame on a client connection: %v; want ErrNotServer", err)
 	}
 }

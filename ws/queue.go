@@ -12,12 +12,13 @@ import (
 // turns it into ErrClosed or the error that closed the connection.
 var errQueueClosed = errors.New("ws: queue closed")
 
-// item is one queued message: either a plain Message or (outbound only) a
-// PreparedMessage shared between connections.
+// item is one queued message: a plain Message or (outbound only) a
+// PreparedMessage or the bytes of a frame, both shared between connections.
 type item struct {
-	msg  Message
-	pm   *websocket.PreparedMessage
-	size int // payload bytes, for the QueueBytes limit
+	msg   Message
+	pm    *websocket.PreparedMessage
+	frame []byte // from ServerFrame
+	size  int    // payload bytes, for the QueueBytes limit
 }
 
 // queue is the bounded FIFO between senders and the writer goroutine, and

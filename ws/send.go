@@ -39,6 +39,25 @@ func (c *Conn) TrySendPrepared(pm *websocket.PreparedMessage, size int) error {
 	return c.push(context.Background(), item{pm: pm, size: max(size, 0)}, false)
 }
 
+// SendFrame is Send for a message already framed by ServerFrame, shared by many
+// connections: the writer writes its bytes as they are, after what is queued
+// before it. size is its payload length. It returns ErrNotServer on a
+// connection that Upgrade did not make.
+func (c *Conn) SendFrame(ctx context.Context, frame []byte, size int) error {
+	if !c.out.serverSide() {
+		return ErrNotServer
+	}
+	return c.push(ctx, item{frame: frame, size: max(size, 0)}, true)
+}
+
+// TrySendFrame is TrySend for a frame; see SendFrame.
+func (c *Conn) TrySendFrame(frame []byte, size int) error {
+	if !c.out.serverSide() {
+		return ErrNotServer
+	}
+	return c.push(context.Background(), item{frame: frame, size: max(size, 0)}, false)
+}
+
 func (c *Conn) push(ctx context.Context, it item, block bool) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -115,6 +115,15 @@ func (c *Conn) writeDeadline() time.Time {
 
 func (c *Conn) writeItem(it item, deadline time.Time) error {
 	_ = c.ws.SetWriteDeadline(deadline) // only records the deadline; cannot fail
+	if it.frame != nil {
+		// Frame bytes go to the connection as gorilla's frames do, kept in the
+		// open batch while another message follows, under this message's
+		// deadline (not the one gorilla set for its last frame); gorilla, which
+		// writes nothing else meanwhile, holds no state between messages.
+		_ = c.out.SetWriteDeadline(deadline)
+		_, err := c.out.Write(it.frame)
+		return err
+	}
 	if it.pm != nil {
 		return c.ws.WritePreparedMessage(it.pm)
 	}
