@@ -179,6 +179,24 @@ func (h *hub) attach(s *subscriber, deliver func(*batch) bool, onKick, heartbeat
 	return true, nil
 }
 
+// attachAfterBacklog attaches s as attach does, once write (which may wait, on the
+// caller's goroutine) has sent what queued while the client was set up. The error
+// is why the client must end instead: write's, or why the hub let it go.
+func (h *hub) attachAfterBacklog(s *subscriber, deliver func(*batch) bool, onKick, heartbeat func(), write func([]*Entry) error) error {
+	for {
+		attached, backlog := h.attach(s, deliver, onKick, heartbeat)
+		switch {
+		case attached:
+			return nil
+		case len(backlog) == 0:
+			return s.reason
+		}
+		if err := write(backlog); err != nil {
+			return err
+		}
+	}
+}
+
 // leave removes a client; the last one out starts the linger.
 func (h *hub) leave(s *subscriber) {
 	h.mu.Lock()

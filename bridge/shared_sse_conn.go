@@ -95,19 +95,8 @@ func (rt *route) runSharedSSEConn(conn net.Conn, cr *clientRequest, h *hub, s *s
 	c.stopDrain = context.AfterFunc(rt.srv.drainCtx, func() { c.end(errDraining) })
 	c.stopWatch = rt.srv.watchClosed(conn, func() { c.end(nil) })
 	c.mu.Unlock()
-	for {
-		attached, backlog := h.attach(s, deliver, onKick, heartbeat)
-		switch {
-		case attached:
-			return
-		case len(backlog) == 0:
-			c.end(s.reason)
-			return
-		}
-		if err := c.write(backlog); err != nil {
-			c.end(err)
-			return
-		}
+	if err := h.attachAfterBacklog(s, deliver, onKick, heartbeat, c.write); err != nil {
+		c.end(err)
 	}
 }
 

@@ -73,20 +73,9 @@ func (rt *route) serveSharedWS(w http.ResponseWriter, r *http.Request, cr *clien
 	}
 	// Let go by the hub: close with the code that says why, off the hub's lock.
 	onKick := func() { rt.srv.goTracked(func() { rt.closeSharedClient(c, s.reason) }) }
-	deliver := rt.deliverFrames(c, cr.format)
-	for {
-		attached, backlog := h.attach(s, deliver, onKick, nil)
-		switch {
-		case attached:
-			return
-		case len(backlog) == 0:
-			rt.closeSharedClient(c, s.reason)
-			return
-		}
-		if err := rt.sendReplay(c.Context(), c, s, backlog, cr.format); err != nil {
-			rt.closeSharedClient(c, err)
-			return
-		}
+	sendBacklog := func(backlog []*Entry) error { return rt.sendReplay(c.Context(), c, s, backlog, cr.format) }
+	if err := h.attachAfterBacklog(s, rt.deliverFrames(c, cr.format), onKick, nil, sendBacklog); err != nil {
+		rt.closeSharedClient(c, err)
 	}
 }
 
