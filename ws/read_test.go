@@ -193,3 +193,49 @@ func TestReadBackpressure(t *testing.T) {
 		}
 	}
 }
+
+// TestPingsBothWays: pings written without the writer goroutine are frames the peer
+// takes, unmasked from a server's connection and masked from a client's (gorilla
+// closes the connection on a frame masked the wrong way), with their timer re-armed.
+func TestPingsBothWays(t *testing.T) {
+	t.Parallel()
+	for _, side := range []string{"server", "client"} {
+		t.Run(side, func(t *testing.T) {
+			t.Parallel()
+			serverEnd, clientEnd := rawPair(t, pairOptions{})
+			pinger, peer := serverEnd, clientEnd
+			if side == "client" {
+				pinger, peer = clientEnd, serverEnd
+			}
+			c := ws.New(pinger, ws.Options{PingInterval: 30 * time.Millisecond})
+			defer c.CloseNow(websocket.CloseNormalClosure, "")
+			pings := make(chan struct{}, 100)
+			answer := peer.PingHandler()
+			peer.SetPingHandler(func(data string) error {
+				select {
+				case pings <- struct{}{}:
+				default:
+				}
+				return answer(data)
+			})
+			peerErr := make(chan error, 1)
+			go func() {
+				for {
+					if _, _, err := peer.ReadMessage(); err != nil {
+						peerErr <- err
+						return
+					}
+				}
+			}()
+			for i := range 5 {
+				select {
+				case <-pings:
+				case err := <-peerErr:
+					t.Fatalf("peer failed after %d pings: %v", i, err)
+				case <-time.After(waitLimit):
+					t.Fatalf("got %d pings; want 5", i)
+				}
+			}
+		})
+	}
+}

@@ -1,7 +1,9 @@
 package ws
 
 import (
+	"encoding/binary"
 	"errors"
+	"math/rand/v2"
 	"runtime"
 	"time"
 
@@ -61,10 +63,40 @@ func (c *Conn) writerExit(err error) {
 	close(c.writerDone)
 }
 
-// pingDueNow is the ping timer's: the next run of the writer pings.
+// pingDueNow is the ping timer's. While the writer is idle and the socket takes
+// it, the ping is written on the spot, as TryWriteFrames writes frames: an idle
+// connection's keep-alive then starts no writer goroutine. Otherwise the next run
+// of the writer pings.
 func (c *Conn) pingDueNow() {
+	if c.tryPing() {
+		c.pinger.Reset(c.opts.PingInterval)
+		return
+	}
 	c.pingDue.Store(true)
 	c.q.kick()
+}
+
+// tryPing writes an empty ping frame without waiting, when the connection has a
+// plain socket and nothing else to write.
+func (c *Conn) tryPing() bool {
+	if c.out == nil || c.out.raw == nil || c.interrupt.Load() || !c.q.claim() {
+		return false
+	}
+	taken, held := c.out.tryWritev([][]byte{pingFrame(c.out.br == nil)})
+	c.q.unclaim(held)
+	return taken == 1
+}
+
+// pingFrame is an empty ping (RFC 6455 section 5.5.2): masked, with a fresh key,
+// from a client's connection (BatchingDialer), unmasked from a server's.
+func pingFrame(masked bool) []byte {
+	const fin, ping, mask = 0x80, 0x9, 0x80
+	if !masked {
+		return []byte{fin | ping, 0}
+	}
+	f := []byte{fin | ping, mask, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(f[2:], rand.Uint32()) // payload empty: nothing to mask
+	return f
 }
 
 // writeQueued writes everything queued, back to back, so a burst costs one
