@@ -56,10 +56,11 @@ type pendingEvent struct {
 }
 
 // run connects the upstream and fans its events out until the hub is closed or the
-// upstream refuses for good. It is the hub's one goroutine (a WebSocket upstream's
-// events reach the hub on the connection's reader, one at a time, while run waits). The events of one
-// upstream read go out together, when the upstream is about to wait again: a fast
-// stream reaches a client in few writes, a slow one with no delay.
+// upstream refuses for good. It is the hub's one goroutine; a WebSocket upstream's
+// events reach the hub on that connection's reader, one at a time, while run waits
+// (feed.stream). The events of one upstream read go out together, when the upstream
+// is about to wait again: a fast stream reaches a client in few writes, a slow one
+// with no delay.
 func (h *hub) run() {
 	defer close(h.done)
 	defer h.feed.close()
