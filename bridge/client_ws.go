@@ -55,7 +55,8 @@ func (rt *route) sendEvents(ctx context.Context, f *feed, c *ws.Conn, fe *frameE
 	})
 	var addErr error
 	err := f.stream(ctx, func(ev *sse.Event) error {
-		addErr = out.add(ctx, fe.encode(ev))
+		frame, size := fe.encode(ev)
+		addErr = out.add(ctx, frame, size)
 		return addErr
 	})
 	switch {

@@ -41,11 +41,12 @@ func newFrameEncoder(format config.Format) *frameEncoder {
 	return fe
 }
 
-// encode returns the message for ev. The message owns its bytes: the connection's
-// writer may still be sending it when the next event is encoded.
-func (fe *frameEncoder) encode(ev *sse.Event) ws.Message {
+// encode returns ev as a text frame (ws.ServerFrame) and the size of its payload.
+// The frame owns its bytes, its only allocation: the connection's writer may still
+// be sending it when the next event is encoded.
+func (fe *frameEncoder) encode(ev *sse.Event) (frame []byte, size int) {
 	if fe.format == config.FormatRaw {
-		return ws.Message{Data: []byte(ev.Data)}
+		return append(ws.AppendFrameHeader(make([]byte, 0, 10+len(ev.Data)), false, len(ev.Data)), ev.Data...), len(ev.Data)
 	}
 	fe.buf.Reset()
 	fe.frame = jsonFrame{Event: ev.TypeOrDefault(), Data: ev.Data, ID: ev.ID}
@@ -55,7 +56,7 @@ func (fe *frameEncoder) encode(ev *sse.Event) ws.Message {
 	}
 	_ = fe.enc.Encode(&fe.frame) // strings and an int64 always encode
 	b := bytes.TrimSuffix(fe.buf.Bytes(), []byte("\n"))
-	return ws.Message{Data: bytes.Clone(b)}
+	return ws.ServerFrame(false, b), len(b)
 }
 
 // MessageReader turns WebSocket messages into events exactly as ssews reads a

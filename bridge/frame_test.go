@@ -20,19 +20,23 @@ func TestFrameEncoderJSON(t *testing.T) {
 		{sse.Event{Data: "b", ID: "1", Retry: 500, HasRetry: true}, `{"event":"message","data":"b","id":"1"}`}, // unchanged retry
 		{sse.Event{Data: "c", Retry: 0, HasRetry: true}, `{"event":"message","data":"c","retry":0}`},
 	}
-	var kept []ws.Message
+	var kept [][]byte
 	for _, c := range cases {
-		m := fe.encode(&c.ev)
-		kept = append(kept, m)
-		if string(m.Data) != c.want {
-			t.Errorf("encode(%+v) = %s; want %s", c.ev, m.Data, c.want)
+		frame, size := fe.encode(&c.ev)
+		kept = append(kept, frame)
+		if want := ws.ServerFrame(false, []byte(c.want)); string(frame) != string(want) || size != len(c.want) {
+			t.Errorf("encode(%+v) = %q (%d bytes of payload); want the frame of %s", c.ev, frame, size, c.want)
 		}
 	}
-	// Messages own their bytes: the writer may still hold one when the next is encoded.
-	for i, m := range kept {
-		if string(m.Data) != cases[i].want {
-			t.Errorf("message %d changed after later encodes: %s", i, m.Data)
+	// Frames own their bytes: the writer may still hold one when the next is encoded.
+	for i, frame := range kept {
+		if string(frame) != string(ws.ServerFrame(false, []byte(cases[i].want))) {
+			t.Errorf("frame %d changed after later encodes: %q", i, frame)
 		}
+	}
+	raw := newFrameEncoder(config.FormatRaw)
+	if frame, size := raw.encode(&sse.Event{Type: "t", Data: "é\nx", ID: "1"}); string(frame) != string(ws.ServerFrame(false, []byte("é\nx"))) || size != 4 {
+		t.Errorf("raw encode = %q, %d; want the frame of the data alone", frame, size)
 	}
 }
 

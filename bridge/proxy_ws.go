@@ -56,7 +56,7 @@ func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientReque
 		<-both
 		rt.metrics.eventsIn.Inc()
 		rt.metrics.bytesIn.Add(float64(len(m.Data)))
-		_ = toClient.add(ctx, m) // a client that failed ends the session
+		_ = toClient.add(ctx, ws.ServerFrame(m.Binary, m.Data), len(m.Data)) // a client that failed ends the session
 	}
 	upOpts.OnWait = func() {
 		<-both

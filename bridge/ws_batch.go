@@ -23,11 +23,12 @@ type wsBatch struct {
 
 func newWSBatch(c *ws.Conn, cm *clientMetrics) *wsBatch { return &wsBatch{c: c, cm: cm} }
 
-// add collects m, and hands the batch over once it reaches its bounds.
-func (b *wsBatch) add(ctx context.Context, m ws.Message) error {
-	b.frames = append(b.frames, ws.ServerFrame(m.Binary, m.Data))
-	b.sizes = append(b.sizes, len(m.Data))
-	b.bytes += len(m.Data)
+// add collects a frame of ws.ServerFrame with size payload bytes, and hands the
+// batch over once it reaches its bounds.
+func (b *wsBatch) add(ctx context.Context, frame []byte, size int) error {
+	b.frames = append(b.frames, frame)
+	b.sizes = append(b.sizes, size)
+	b.bytes += size
 	if len(b.frames) >= maxBatchEvents || b.bytes >= maxBatchBytes {
 		return b.flush(ctx)
 	}

@@ -9,27 +9,31 @@ import (
 // ServerFrame returns data as one unmasked, uncompressed WebSocket frame from a
 // server (RFC 6455 section 5.2), text or binary: the bytes gorilla would write for
 // it on a connection without compression, which is what Upgrade gives. Encoded once
-// per message, they let TryWriteFrame send a message shared by many connections with
-// one system call each.
+// per message, they let TryWriteFrames and SendFrame send a message shared by many
+// connections as it is.
 func ServerFrame(binaryMsg bool, data []byte) []byte {
+	return append(AppendFrameHeader(make([]byte, 0, maxHeader+len(data)), binaryMsg, len(data)), data...)
+}
+
+// maxHeader is the longest header of an unmasked frame.
+const maxHeader = 10
+
+// AppendFrameHeader appends the header of a ServerFrame of n payload bytes to dst,
+// for a caller that appends the payload itself (from a string, say).
+func AppendFrameHeader(dst []byte, binaryMsg bool, n int) []byte {
 	const fin = 0x80
 	op := byte(fin | websocket.TextMessage)
 	if binaryMsg {
 		op = fin | websocket.BinaryMessage
 	}
-	n := len(data)
-	var f []byte
 	switch {
 	case n <= 125:
-		f = append(make([]byte, 0, 2+n), op, byte(n))
+		return append(dst, op, byte(n))
 	case n <= 0xFFFF:
-		f = append(make([]byte, 0, 4+n), op, 126)
-		f = binary.BigEndian.AppendUint16(f, uint16(n))
+		return binary.BigEndian.AppendUint16(append(dst, op, 126), uint16(n))
 	default:
-		f = append(make([]byte, 0, 10+n), op, 127)
-		f = binary.BigEndian.AppendUint64(f, uint64(n))
+		return binary.BigEndian.AppendUint64(append(dst, op, 127), uint64(n))
 	}
-	return append(f, data...)
 }
 
 // TryWriteFrames writes frames (from ServerFrame) on the spot when nothing else is
