@@ -203,15 +203,7 @@ func TestBatchingControlFramesWithoutData(t *testing.T) {
 		pongs <- data
 		return nil
 	})
-	peerErr := make(chan error, 1)
-	go func() {
-		for {
-			if _, _, err := peer.ReadMessage(); err != nil {
-				peerErr <- err
-				return
-			}
-		}
-	}()
+	peerErr := readUntilError(peer)
 
 	start := time.Now()
 	select {

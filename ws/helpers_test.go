@@ -221,3 +221,33 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// notePings makes peer report each ping it gets (up to a buffer of 100) and
+// answer it as gorilla does.
+func notePings(peer *websocket.Conn) <-chan struct{} {
+	pings := make(chan struct{}, 100)
+	answer := peer.PingHandler()
+	peer.SetPingHandler(func(data string) error {
+		select {
+		case pings <- struct{}{}:
+		default:
+		}
+		return answer(data)
+	})
+	return pings
+}
+
+// readUntilError reads peer, discarding messages, until a read fails; the error
+// arrives on the returned channel.
+func readUntilError(peer *websocket.Conn) <-chan error {
+	peerErr := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := peer.ReadMessage(); err != nil {
+				peerErr <- err
+				return
+			}
+		}
+	}()
+	return peerErr
+}

@@ -22,15 +22,7 @@ func TestIdleConnHoldsOnlyAShallowReader(t *testing.T) {
 		QueueLen:     8,
 		OnMessage:    func(m ws.Message) { got <- m },
 	}, pairOptions{})
-	pings := make(chan struct{}, 100)
-	answer := peer.PingHandler()
-	peer.SetPingHandler(func(data string) error {
-		select {
-		case pings <- struct{}{}:
-		default:
-		}
-		return answer(data)
-	})
+	pings := notePings(peer)
 	fromServer := make(chan []byte, 1)
 	go func() {
 		for {

@@ -42,24 +42,8 @@ func TestPingHealthyPeer(t *testing.T) {
 	t.Parallel()
 	server, peer := newPair(t, ws.Options{PingInterval: 100 * time.Millisecond}, pairOptions{})
 
-	pings := make(chan struct{}, 100)
-	answer := peer.PingHandler()
-	peer.SetPingHandler(func(data string) error {
-		select {
-		case pings <- struct{}{}:
-		default:
-		}
-		return answer(data)
-	})
-	peerDone := make(chan error, 1)
-	go func() {
-		for {
-			if _, _, err := peer.ReadMessage(); err != nil {
-				peerDone <- err
-				return
-			}
-		}
-	}()
+	pings := notePings(peer)
+	peerDone := readUntilError(peer)
 
 	// Five pings span at least 400ms, twice the 200ms read deadline.
 	for i := range 5 {
@@ -209,24 +193,8 @@ func TestPingsBothWays(t *testing.T) {
 			}
 			c := ws.New(pinger, ws.Options{PingInterval: 30 * time.Millisecond})
 			defer c.CloseNow(websocket.CloseNormalClosure, "")
-			pings := make(chan struct{}, 100)
-			answer := peer.PingHandler()
-			peer.SetPingHandler(func(data string) error {
-				select {
-				case pings <- struct{}{}:
-				default:
-				}
-				return answer(data)
-			})
-			peerErr := make(chan error, 1)
-			go func() {
-				for {
-					if _, _, err := peer.ReadMessage(); err != nil {
-						peerErr <- err
-						return
-					}
-				}
-			}()
+			pings := notePings(peer)
+			peerErr := readUntilError(peer)
 			for i := range 5 {
 				select {
 				case <-pings:
