@@ -113,7 +113,14 @@ func indexFrom(s string, from int, c byte) int {
 }
 
 // breaksLine reports whether s holds a byte that would end the line it is written
-// on (CR, LF), or NUL, which makes EventSource ignore an id.
+// on (CR, LF), or NUL, which makes EventSource ignore an id. It runs on every type
+// and id, which are short: one pass over the bytes costs less than
+// strings.ContainsAny's set.
 func breaksLine(s string) bool {
-	return strings.ContainsAny(s, "\r\n\x00")
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\r' || c == '\n' || c == 0 {
+			return true
+		}
+	}
+	return false
 }
