@@ -49,12 +49,22 @@ func (rt *route) serveSSE(w http.ResponseWriter, r *http.Request, cr *clientRequ
 	}
 	stopHeartbeat := out.heartbeat(rt.cfg.Heartbeat, cancel)
 	defer stopHeartbeat()
+	// The events written since the last flush are counted with it.
+	cm := rt.metrics.clients[clientSSE]
+	var sentEvents, sentBytes int64
+	count := func() {
+		if sentEvents > 0 {
+			cm.events.Add(float64(sentEvents))
+			cm.bytes.Add(float64(sentBytes))
+			sentEvents, sentBytes = 0, 0
+		}
+	}
 	f.setWaitHook(func() {
+		count()
 		if out.flushLocked() != nil {
 			cancel()
 		}
 	})
-	cm := rt.metrics.clients[clientSSE]
 	var writeErr error
 	err := f.stream(ctx, func(ev *sse.Event) error {
 		if ev.HasRetry && ev.Retry == retry {
@@ -67,10 +77,11 @@ func (rt *route) serveSSE(w http.ResponseWriter, r *http.Request, cr *clientRequ
 			writeErr = err
 			return err
 		}
-		cm.events.Inc()
-		cm.bytes.Add(float64(n))
+		sentEvents++
+		sentBytes += n
 		return nil
 	})
+	count()
 	switch {
 	case writeErr != nil:
 		why = fmt.Errorf("client write failed: %w", writeErr)

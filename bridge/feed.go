@@ -27,8 +27,13 @@ type feed struct {
 	// delay is the reconnection time: the route's retry until the upstream sets one.
 	delay    time.Duration
 	failures int
-	// onWait is installed on every upstream connection (upstreamConn.setWaitHook).
-	onWait func()
+	// onWait runs each time the upstream is about to wait (setWaitHook), after the
+	// counts of the events read since the last wait go to the metrics: an event
+	// costs no shared counter of its own.
+	onWait   func()
+	waited   func() // f.wait, installed on every upstream connection
+	inEvents int
+	inBytes  int
 	// warnedDropped: a dropped field was logged for the current connection.
 	warnedDropped bool
 	// onConnect, when set, learns of every new upstream connection.
@@ -38,7 +43,27 @@ type feed struct {
 }
 
 func newFeed(dial dialFunc, lastID string, delay time.Duration, rm *routeMetrics, log *slog.Logger) *feed {
-	return &feed{dial: dial, lastID: lastID, delay: delay, metrics: rm, log: log}
+	f := &feed{dial: dial, lastID: lastID, delay: delay, metrics: rm, log: log}
+	f.waited = f.wait
+	return f
+}
+
+// wait is the upstream connection's wait hook: the counts, then onWait.
+func (f *feed) wait() {
+	f.commitCounts()
+	if f.onWait != nil {
+		f.onWait()
+	}
+}
+
+// commitCounts adds the events read since the last commit to the metrics.
+func (f *feed) commitCounts() {
+	if f.inEvents == 0 {
+		return
+	}
+	f.metrics.eventsIn.Add(float64(f.inEvents))
+	f.metrics.bytesIn.Add(float64(f.inBytes))
+	f.inEvents, f.inBytes = 0, 0
 }
 
 // connect opens the first upstream connection. Its error carries the status for the
@@ -59,7 +84,7 @@ func (f *feed) connect(ctx context.Context) error {
 // use makes conn the current upstream connection.
 func (f *feed) use(conn upstreamConn) {
 	f.warnedDropped = false
-	conn.setWaitHook(f.onWait)
+	conn.setWaitHook(f.waited)
 	f.conn = conn
 	if f.onConnect != nil {
 		f.onConnect(conn)
@@ -80,7 +105,7 @@ func (f *feed) rawMessage() *ws.Message {
 func (f *feed) setWaitHook(hook func()) {
 	f.onWait = hook
 	if f.conn != nil {
-		f.conn.setWaitHook(hook)
+		f.conn.setWaitHook(f.waited)
 	}
 }
 
@@ -103,6 +128,7 @@ func (f *feed) stream(ctx context.Context, emit func(*sse.Event) error) error {
 			return emitErr == nil
 		})
 		if emitErr != nil {
+			f.commitCounts()
 			return emitErr
 		}
 		f.drop(ctx, err)
@@ -111,8 +137,8 @@ func (f *feed) stream(ctx context.Context, emit func(*sse.Event) error) error {
 
 // accept counts ev, drops fields that could forge lines downstream, and commits its id.
 func (f *feed) accept(ev *sse.Event) {
-	f.metrics.eventsIn.Inc()
-	f.metrics.bytesIn.Add(float64(len(ev.Data)))
+	f.inEvents++
+	f.inBytes += len(ev.Data)
 	if dropped := sse.Sanitize(ev); dropped != 0 {
 		if dropped&sse.DroppedType != 0 {
 			f.metrics.droppedType.Inc()
@@ -159,9 +185,7 @@ func (f *feed) drop(ctx context.Context, err error) {
 // reconnect waits the reconnection delay and dials until it succeeds, ctx is done,
 // or the upstream refuses for good.
 func (f *feed) reconnect(ctx context.Context) error {
-	if f.onWait != nil {
-		f.onWait() // what the last connection delivered goes out before the wait
-	}
+	f.wait() // what the last connection delivered goes out before the wait
 	for {
 		wait := f.delay
 		if f.failures > 0 {

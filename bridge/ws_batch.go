@@ -42,15 +42,18 @@ func (b *wsBatch) flush(ctx context.Context) error {
 	}
 	taken := b.c.TryWriteFrames(b.frames)
 	var err error
+	sent, sentBytes := 0, 0
 	for i, frame := range b.frames {
 		if i >= taken {
 			if err = b.c.SendFrame(ctx, frame, b.sizes[i]); err != nil {
 				break
 			}
 		}
-		b.cm.events.Inc()
-		b.cm.bytes.Add(float64(b.sizes[i]))
+		sent++
+		sentBytes += b.sizes[i]
 	}
+	b.cm.events.Add(float64(sent))
+	b.cm.bytes.Add(float64(sentBytes))
 	clear(b.frames)
 	b.frames, b.sizes, b.bytes = b.frames[:0], b.sizes[:0], 0
 	return err
