@@ -22,10 +22,10 @@ type route struct {
 	log     *slog.Logger
 	metrics *routeMetrics
 	origins originPolicy
-	// client follows redirects, as EventSource does for its stream; calls
-	// takes them as the answer (auth_url, publish): a redirect to a login page
-	// that answers 200 must not admit a client, nor turn a POST into a GET.
-	client *http.Client
+	// sse opens SSE upstream streams, following redirects as EventSource does;
+	// calls takes them as the answer (auth_url, publish): a redirect to a login
+	// page that answers 200 must not admit a client, nor turn a POST into a GET.
+	sse    *sseClient
 	calls  *http.Client
 	dialer *websocket.Dialer
 	// allowHeaders is the preflight's Access-Control-Allow-Headers.
@@ -41,7 +41,7 @@ func newRoute(s *Server, cfg *config.Route, transport *http.Transport) *route {
 		log:     s.log.With("route", cfg.Path),
 		metrics: s.opts.Metrics.route(cfg.Path),
 		origins: newOriginPolicy(cfg.AllowedOrigins),
-		client:  &http.Client{Transport: transport},
+		sse:     newSSEClient(&http.Client{Transport: transport}, s.opts.UpstreamTimeout),
 		calls: &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}},
@@ -131,7 +131,7 @@ func (rt *route) preflight(w http.ResponseWriter, r *http.Request) {
 // dial returns the dialFunc of this route's upstream for one client.
 func (rt *route) dial(cr *clientRequest) dialFunc {
 	if rt.cfg.UpstreamIsSSE() {
-		return dialSSE(rt.client, cr, int(rt.cfg.MaxMessage))
+		return dialSSE(rt.sse, cr, int(rt.cfg.MaxMessage))
 	}
 	return dialWS(rt.dialer, cr, rt.wsOptions())
 }

@@ -15,16 +15,16 @@ import (
 
 // sseUpstream is an open text/event-stream response, parsed as it arrives.
 type sseUpstream struct {
-	body   io.ReadCloser
-	parser *sse.Parser
-	cancel context.CancelFunc
-	wait   *waitReader
+	parser  *sse.Parser
+	cancel  context.CancelFunc
+	release func() // lets the response go (sseClient.do)
+	wait    *waitReader
 }
 
 // dialSSE returns a dialFunc for an SSE upstream. The request carries the client's
 // forwarded headers and, when resuming, Last-Event-ID, as a browser's EventSource
 // sends it on reconnect.
-func dialSSE(client *http.Client, cr *clientRequest, maxSize int) dialFunc {
+func dialSSE(client *sseClient, cr *clientRequest, maxSize int) dialFunc {
 	return func(ctx context.Context, lastID string) (upstreamConn, error) {
 		ctx, cancel := context.WithCancel(ctx)
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, cr.upstream.String(), nil)
@@ -38,18 +38,18 @@ func dialSSE(client *http.Client, cr *clientRequest, maxSize int) dialFunc {
 		if lastID != "" {
 			req.Header.Set("Last-Event-ID", lastID)
 		}
-		resp, err := client.Do(req)
+		resp, release, err := client.do(req)
 		if err != nil {
 			cancel()
 			return nil, transportError("sse upstream", err)
 		}
 		if resp.StatusCode < 200 || resp.StatusCode > 299 || resp.StatusCode == http.StatusNoContent {
-			drainAndClose(resp.Body)
+			release()
 			cancel()
 			return nil, statusError("sse upstream", resp.StatusCode)
 		}
 		if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil || mt != "text/event-stream" {
-			drainAndClose(resp.Body)
+			release()
 			cancel()
 			return nil, &upstreamError{status: http.StatusBadGateway, reason: reasonContentType,
 				err: fmt.Errorf("sse upstream: content type %q is not text/event-stream", resp.Header.Get("Content-Type"))}
@@ -59,7 +59,7 @@ func dialSSE(client *http.Client, cr *clientRequest, maxSize int) dialFunc {
 		// Browsers seed a reconnected stream with the id they resume from, so events
 		// without id: keep it rather than reset it.
 		p.SetLastEventID(lastID)
-		return &sseUpstream{body: resp.Body, parser: p, cancel: cancel, wait: wr}, nil
+		return &sseUpstream{parser: p, cancel: cancel, release: release, wait: wr}, nil
 	}
 }
 
@@ -90,7 +90,7 @@ func (u *sseUpstream) retry() (time.Duration, bool) {
 
 func (u *sseUpstream) close() {
 	u.cancel()
-	u.body.Close()
+	u.release()
 }
 
 // drainAndClose reads a little of an unwanted body so the connection can be reused.

@@ -1,0 +1,109 @@
+package bridge
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"time"
+)
+
+// sseClient sends an SSE upstream's request. A plain http:// upstream reached
+// without a proxy gets a connection of its own, whose response the stream's
+// goroutine reads straight from the socket: http.Transport would keep two goroutines
+// and their buffers per connection, for as long as the stream lasts, which for a
+// stream is as long as its client stays. Anything else (https, with its TLS and
+// HTTP/2, a proxy from the environment, a redirect to follow) goes through the
+// http.Client.
+type sseClient struct {
+	client  *http.Client
+	dialer  net.Dialer
+	timeout time.Duration // dial, and then request and response headers
+}
+
+func newSSEClient(client *http.Client, timeout time.Duration) *sseClient {
+	return &sseClient{client: client, dialer: net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}, timeout: timeout}
+}
+
+// do sends req and returns its response with the function that lets it go: the
+// connection of a direct exchange, the body otherwise. An error status's body is
+// not wanted: discard it with release, which drains a little of a body the
+// http.Client may reuse the connection of.
+func (c *sseClient) do(req *http.Request) (resp *http.Response, release func(), err error) {
+	if !c.direct(req) {
+		return c.viaClient(req)
+	}
+	resp, conn, err := c.roundTripDirect(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		loc, lerr := resp.Location()
+		conn.Close()
+		if lerr != nil {
+			return nil, nil, lerr
+		}
+		// EventSource follows redirects: the http.Client does, from here on.
+		next := req.Clone(req.Context())
+		next.URL, next.Host, next.Close = loc, "", false
+		return c.viaClient(next)
+	}
+	return resp, func() { conn.Close() }, nil
+}
+
+func (c *sseClient) viaClient(req *http.Request) (*http.Response, func(), error) {
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp, func() { drainAndClose(resp.Body) }, nil
+}
+
+// direct reports whether req can go out on a connection of ssews's own.
+func (c *sseClient) direct(req *http.Request) bool {
+	if req.URL.Scheme != "http" {
+		return false
+	}
+	proxy, err := http.ProxyFromEnvironment(req)
+	return err == nil && proxy == nil
+}
+
+// longAgo is a deadline that has passed: it ends a connection's reads and writes.
+var longAgo = time.Unix(1, 0)
+
+// roundTripDirect dials req's host, writes req and reads the response headers
+// within the timeout. req's context ends the exchange and, later, the reads of the
+// body.
+func (c *sseClient) roundTripDirect(req *http.Request) (*http.Response, net.Conn, error) {
+	ctx := req.Context()
+	addr := req.URL.Host
+	if req.URL.Port() == "" {
+		addr = net.JoinHostPort(req.URL.Hostname(), "80")
+	}
+	conn, err := c.dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	context.AfterFunc(ctx, func() { _ = conn.SetDeadline(longAgo) })
+	_ = conn.SetDeadline(time.Now().Add(c.timeout))
+	req.Close = true // the stream is the connection's only exchange
+	if err := req.Write(conn); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(conn, 4<<10)
+	resp, err := http.ReadResponse(br, req)
+	for err == nil && resp.StatusCode >= 100 && resp.StatusCode <= 199 { // informational
+		resp, err = http.ReadResponse(br, req)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	_ = conn.SetDeadline(time.Time{})
+	if ctx.Err() != nil { // ended while the deadline was cleared: end the reads again
+		_ = conn.SetDeadline(longAgo)
+	}
+	return resp, conn, nil
+}
