@@ -29,13 +29,26 @@ func (rt *route) serveWSFromSSE(w http.ResponseWriter, r *http.Request, cr *clie
 	if err != nil {
 		return // the upgrader has answered the client
 	}
-	c := ws.New(conn, rt.wsOptions())
+	// The client's messages are published from its connection's reader
+	// (OnMessage), and its leaving ends the stream; the events are sent from the
+	// handler's goroutine. The session needs no goroutine of its own.
+	opts := rt.wsOptions()
+	opts.OnMessage = func(m ws.Message) { rt.publishMessage(ctx, cr, m) }
+	c := ws.New(conn, opts)
+	stop := context.AfterFunc(c.Context(), cancel)
+	defer stop()
 	disconnected := rt.connected(clientWS, cr.remoteAddr)
 
-	ss := rt.newSession(cancel)
-	ss.goFunc(func() error { return rt.readClient(ctx, c, cr) })
-	// The events are sent from the handler's own goroutine.
-	err = ss.wait(func() error { return rt.sendEvents(ctx, f, c, newFrameEncoder(cr.format)) })
+	err = rt.sendEvents(ctx, f, c, newFrameEncoder(cr.format))
+	select {
+	case <-c.Done():
+		err = c.Err() // the client left, or its connection failed
+		rt.countClientClose(err)
+	default:
+	}
+	if rt.srv.Draining() {
+		err = errDraining
+	}
 	rt.closeClient(c, err)
 	disconnected(err)
 }
@@ -66,19 +79,6 @@ func (rt *route) sendEvents(ctx context.Context, f *feed, c *ws.Conn, fe *frameE
 		return addErr
 	}
 	return fmt.Errorf("upstream: %w", err)
-}
-
-// readClient takes the client's messages until it leaves: POSTed to publish when the
-// route has one, otherwise counted and dropped.
-func (rt *route) readClient(ctx context.Context, c *ws.Conn, cr *clientRequest) error {
-	for {
-		m, err := c.Read(ctx)
-		if err != nil {
-			rt.countClientClose(err)
-			return err
-		}
-		rt.publishMessage(ctx, cr, m)
-	}
 }
 
 // publishMessage POSTs a WebSocket client's message to the route's publish URL, or
