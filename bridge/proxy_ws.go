@@ -1,8 +1,10 @@
 package bridge
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"sync"
 
 	"github.com/gorilla/websocket"
 
@@ -47,50 +49,63 @@ func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientReque
 	// (ws.Options.OnMessage), and a full queue on one side stops the reading of the
 	// other. The upstream's messages go out in batches (wsBatch), when its reader
 	// is about to wait: while the client keeps up, a message costs no goroutine
-	// wake-up beyond the upstream reader's.
+	// wake-up beyond the upstream reader's. The session is the two connections: the
+	// handler returns, and the first side to close (OnClose), or shutdown, ends it.
 	var up, cl *ws.Conn
 	both := make(chan struct{}) // the callbacks may run before both exist
 	var toClient *wsBatch
+	sctx, scancel := context.WithCancel(context.Background()) // outlives the request
+	release := cr.lease.handOff()
+	disconnected := rt.connected(clientWS, cr.remoteAddr)
+	var once sync.Once
+	var stopDrain func() bool
+	finish := func(why error) {
+		once.Do(func() {
+			<-both
+			stopDrain()
+			scancel()
+			if rt.srv.Draining() {
+				why = errDraining
+			}
+			rt.closeProxied(up, cl, why)
+			disconnected(why)
+			release()
+		})
+	}
 	upOpts, clOpts := rt.wsOptions(), rt.wsOptions()
 	upOpts.OnMessage = func(m ws.Message) {
 		<-both
 		rt.metrics.eventsIn.Inc()
 		rt.metrics.bytesIn.Add(float64(len(m.Data)))
-		_ = toClient.add(ctx, ws.ServerFrame(m.Binary, m.Data), len(m.Data)) // a client that failed ends the session
+		_ = toClient.add(sctx, ws.ServerFrame(m.Binary, m.Data), len(m.Data)) // a client that failed ends the session
 	}
 	upOpts.OnWait = func() {
 		<-both
-		_ = toClient.flush(ctx)
+		_ = toClient.flush(sctx)
+	}
+	upOpts.OnClose = func() {
+		<-both
+		if errors.Is(up.Err(), websocket.ErrReadLimit) {
+			rt.metrics.oversizeUpstream.Inc()
+		}
+		finish(&directionError{fromUpstream: true, err: up.Err()})
 	}
 	clOpts.OnMessage = func(m ws.Message) {
 		<-both
-		if up.Send(ctx, m) == nil {
+		if up.Send(sctx, m) == nil {
 			rt.metrics.msgForwarded.Inc()
 		}
+	}
+	clOpts.OnClose = func() {
+		<-both
+		rt.countClientClose(cl.Err())
+		finish(&directionError{err: cl.Err()})
 	}
 	up = ws.New(upConn, upOpts)
 	cl = ws.New(clientConn, clOpts)
 	toClient = newWSBatch(cl, rt.metrics.clients[clientWS])
+	stopDrain = context.AfterFunc(rt.srv.drainCtx, func() { finish(errDraining) })
 	close(both)
-	disconnected := rt.connected(clientWS, cr.remoteAddr)
-
-	select {
-	case <-up.Done():
-		err = &directionError{fromUpstream: true, err: up.Err()}
-		if errors.Is(up.Err(), websocket.ErrReadLimit) {
-			rt.metrics.oversizeUpstream.Inc()
-		}
-	case <-cl.Done():
-		err = &directionError{err: cl.Err()}
-		rt.countClientClose(cl.Err())
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	if rt.srv.Draining() {
-		err = errDraining
-	}
-	rt.closeProxied(up, cl, err)
-	disconnected(err)
 }
 
 // closeProxied closes both sides, passing on the close code of the side that ended
