@@ -54,7 +54,7 @@ func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientReque
 	var up, cl *ws.Conn
 	both := make(chan struct{}) // the callbacks may run before both exist
 	var toClient *wsBatch
-	sctx, scancel := context.WithCancel(context.Background()) // outlives the request
+	sctx, scancel := rt.sessionContext() // outlives the request
 	release := cr.lease.handOff()
 	disconnected := rt.connected(clientWS, cr.remoteAddr)
 	var once sync.Once

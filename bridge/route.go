@@ -211,6 +211,18 @@ func (rt *route) connected(kind, remoteAddr string) func(error) {
 	}
 }
 
+// sessionContext is the context of a session that may outlive its request (a
+// stream handed off by its handler): it ends when shutdown starts, or when the
+// returned cancel is called.
+func (rt *route) sessionContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stop := context.AfterFunc(rt.srv.drainCtx, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
+}
+
 // clientContext is the context of one client's session: it ends when the client
 // leaves before its stream starts, when the handler returns, and when shutdown
 // starts, so an upstream connect still under way is given up at once. (After a
