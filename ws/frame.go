@@ -42,7 +42,7 @@ func AppendFrameHeader(dst []byte, binaryMsg bool, n int) []byte {
 // each one system call. It returns how many frames, from the first, are taken: the
 // rest of a frame the socket took only part of is kept back for the writer, which
 // sends it before anything else; the frames after it were not written. Send those
-// the usual way, with TrySendPrepared. It takes none when the writer is busy, the
+// the usual way, with TrySendFrame. It takes none when the writer is busy, the
 // socket is full, the connection is closing, or it has no plain socket. Only a
 // server's connection (from Upgrade) takes frames: a client's frames must be masked.
 func (c *Conn) TryWriteFrames(frames [][]byte) int {
