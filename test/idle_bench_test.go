@@ -43,16 +43,19 @@ func BenchmarkSharedIdleClient(b *testing.B) {
 	}
 }
 
-// dialRaw opens a client of the given kind that sends its request and never reads.
-func dialRaw(tb testing.TB, p *proxy, kind string) net.Conn {
+// dialRaw opens a client of the given kind on /idle that sends its request and never reads.
+func dialRaw(tb testing.TB, p *proxy, kind string) net.Conn { return dialRawPath(tb, p, "/idle", kind) }
+
+// dialRawPath is dialRaw on path.
+func dialRawPath(tb testing.TB, p *proxy, path, kind string) net.Conn {
 	tb.Helper()
 	c, err := net.Dial("tcp", p.main.Addr())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	req := "GET /idle HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+	req := "GET " + path + " HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
 	if kind == "ws" {
-		req = "GET /idle HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 	}
 	if _, err := c.Write([]byte(req)); err != nil {
