@@ -4,11 +4,8 @@ package sockio
 
 import "syscall"
 
-// TryWrite never writes where non-blocking socket writes are not wired up: every
+// TryWritev never writes where non-blocking socket writes are not wired up: every
 // write goes through its connection's blocking path.
-func TryWrite(syscall.RawConn, []byte) int { return 0 }
-
-// TryWritev never writes where non-blocking socket writes are not wired up.
 func TryWritev(syscall.RawConn, [][]byte) int { return 0 }
 
 // Readable gives up the early wait where a socket cannot be peeked: the caller's

@@ -38,36 +38,20 @@ func rawOf(t *testing.T, c *net.TCPConn) syscall.RawConn {
 	return raw
 }
 
-// TestTryWriteIgnoresAPastDeadline: a deadline set for blocking writes that has
+// TestTryWritevIgnoresAPastDeadline: a deadline set for blocking writes that has
 // passed since does not stop a write that never waits.
-func TestTryWriteIgnoresAPastDeadline(t *testing.T) {
+func TestTryWritevIgnoresAPastDeadline(t *testing.T) {
 	s, c := tcpPair(t)
 	if err := s.SetWriteDeadline(time.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if n := TryWrite(rawOf(t, s), []byte("hello")); n != 5 {
-		t.Fatalf("TryWrite wrote %d bytes; want 5", n)
+	if n := TryWritev(rawOf(t, s), [][]byte{[]byte("hello")}); n != 5 {
+		t.Fatalf("TryWritev wrote %d bytes; want 5", n)
 	}
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	buf := make([]byte, 5)
 	if _, err := c.Read(buf); err != nil || string(buf) != "hello" {
 		t.Fatalf("peer read %q, %v", buf, err)
-	}
-}
-
-// TestTryWriteNeverWaits: once the socket is full, TryWrite returns 0 at once.
-func TestTryWriteNeverWaits(t *testing.T) {
-	s, _ := tcpPair(t)
-	_ = s.SetWriteBuffer(4 << 10)
-	raw := rawOf(t, s)
-	chunk := make([]byte, 64<<10)
-	for i := 0; ; i++ {
-		if TryWrite(raw, chunk) == 0 {
-			break
-		}
-		if i > 10000 {
-			t.Fatal("socket never filled")
-		}
 	}
 }
 

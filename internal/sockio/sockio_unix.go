@@ -8,31 +8,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TryWrite writes what of p the socket takes at once and returns how much: 0 when
-// it takes nothing now (EAGAIN), or when the write fails, which the caller's
-// blocking write then reports. The caller serialises its writes on the connection.
+// maxIovecs bounds the buffers of one TryWritev: Linux takes at most 1024 (IOV_MAX).
+const maxIovecs = 1024
+
+// TryWritev writes what of bufs the socket takes at once, in order, with one system
+// call (writev), and returns how many bytes it took, counted across bufs: 0 when it
+// takes nothing now (EAGAIN), or when the write fails, which the caller's blocking
+// write then reports. A batch of events costs a client one write, not one per
+// event. The caller serialises its writes on the connection.
 //
 // It goes through Control, not RawConn.Write: a write that never waits needs no
 // deadline, and RawConn.Write refuses to write at all once a deadline set for the
 // connection's blocking writes has passed, however idle the connection has been
 // since.
-func TryWrite(raw syscall.RawConn, p []byte) int {
-	n := 0
-	err := raw.Control(func(fd uintptr) {
-		n, _ = syscall.Write(int(fd), p)
-	})
-	if err != nil || n < 0 {
-		return 0
-	}
-	return n
-}
-
-// maxIovecs bounds the buffers of one TryWritev: Linux takes at most 1024 (IOV_MAX).
-const maxIovecs = 1024
-
-// TryWritev is TryWrite for several buffers, written in order with one system call
-// (writev): a batch of events costs a client one write, not one per event. It
-// returns how many bytes the socket took, counted across bufs.
 func TryWritev(raw syscall.RawConn, bufs [][]byte) int {
 	if len(bufs) > maxIovecs {
 		bufs = bufs[:maxIovecs]
