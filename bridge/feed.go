@@ -139,7 +139,13 @@ func (f *feed) stream(ctx context.Context, emit func(*sse.Event) error) error {
 func (f *feed) accept(ev *sse.Event) {
 	f.inEvents++
 	f.inBytes += len(ev.Data)
-	if dropped := sse.Sanitize(ev); dropped != 0 {
+	var dropped sse.Dropped
+	if f.conn.validUTF8() {
+		dropped = sse.DropLineBreaks(ev)
+	} else {
+		dropped = sse.Sanitize(ev)
+	}
+	if dropped != 0 {
 		if dropped&sse.DroppedType != 0 {
 			f.metrics.droppedType.Inc()
 		}

@@ -20,6 +20,9 @@ type upstreamConn interface {
 	// has been handed over, and a fast stream is flushed once per upstream read, not
 	// once per event.
 	setWaitHook(hook func())
+	// validUTF8 reports whether the events are valid UTF-8 already (an SSE
+	// upstream's, decoded by the parser), so that sanitising them need not decode.
+	validUTF8() bool
 	// resumeID is the id to resume from after this connection: the last event id the
 	// upstream committed.
 	resumeID() string

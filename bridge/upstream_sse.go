@@ -81,6 +81,7 @@ func (u *sseUpstream) each(_ context.Context, fn func(sse.Event) bool) error {
 }
 
 func (u *sseUpstream) setWaitHook(hook func()) { u.wait.hook = hook }
+func (u *sseUpstream) validUTF8() bool         { return true }
 func (u *sseUpstream) resumeID() string        { return u.parser.LastEventID() }
 
 func (u *sseUpstream) retry() (time.Duration, bool) {

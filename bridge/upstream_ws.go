@@ -151,6 +151,7 @@ func (u *wsUpstream) setWaitHook(hook func()) {
 	u.mu.Unlock()
 }
 
+func (u *wsUpstream) validUTF8() bool              { return false } // text frames may hold anything
 func (u *wsUpstream) resumeID() string             { return u.reader.LastID() }
 func (u *wsUpstream) retry() (time.Duration, bool) { return u.reader.Retry() }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unicode/utf8"
 )
 
 // FuzzParse checks that the parser never panics, keeps to its size limit, and
@@ -59,6 +60,9 @@ func parseRecord(tb testing.TB, r io.Reader, maxSize int) ([]Event, string, erro
 		}
 		if len(ev.Data) > maxSize || len(ev.Type) > 3*maxSize || len(ev.ID) > 3*maxSize {
 			tb.Fatalf("event %#v over the limit of %d", ev, maxSize)
+		}
+		if !utf8.ValidString(ev.Type) || !utf8.ValidString(ev.ID) || !utf8.ValidString(ev.Data) {
+			tb.Fatalf("event %#v is not valid UTF-8", ev) // DropLineBreaks relies on it
 		}
 		evs = append(evs, ev)
 	}

@@ -69,7 +69,8 @@ func NewParser(r io.Reader, maxSize int) *Parser {
 	return &Parser{r: r, max: maxSize, lf: index{c: '\n', at: -1}, cr: index{c: '\r', at: -1}}
 }
 
-// Next returns the next dispatched event.
+// Next returns the next dispatched event. Its fields are valid UTF-8: the stream is
+// decoded as the standard says, invalid bytes becoming U+FFFD.
 //
 // When the stream ends, a block not yet ended by a blank line is discarded, as the
 // standard says, and Next returns io.EOF; another error from the reader is returned

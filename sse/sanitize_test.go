@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestSanitize(t *testing.T) {
@@ -33,6 +34,13 @@ func TestSanitize(t *testing.T) {
 			}
 			if ev != tt.want {
 				t.Errorf("Sanitize got %#v; want %#v", ev, tt.want)
+			}
+			if !utf8.ValidString(tt.in.Type + tt.in.ID + tt.in.Data) {
+				return // DropLineBreaks takes valid UTF-8 only
+			}
+			ev = tt.in
+			if d := DropLineBreaks(&ev); d != tt.dropped || ev != tt.want {
+				t.Errorf("DropLineBreaks got %#v, dropped %v; want %#v, %v", ev, d, tt.want, tt.dropped)
 			}
 		})
 	}
