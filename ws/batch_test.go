@@ -247,8 +247,10 @@ func TestBatchingControlFramesWithoutData(t *testing.T) {
 // our own pings still go out.
 func TestBatchingControlFramesDuringStream(t *testing.T) {
 	t.Parallel()
-	const pingsSent = 20
-	server, peer := newPair(t, ws.Options{QueueLen: 64, PingInterval: 20 * time.Millisecond}, pairOptions{})
+	const pingsSent = 40
+	// A read deadline of 2*PingInterval: wide enough that a reader held up by a
+	// loaded machine while it answers a ping does not find it passed.
+	server, peer := newPair(t, ws.Options{QueueLen: 64, PingInterval: 50 * time.Millisecond}, pairOptions{})
 
 	var mu sync.Mutex
 	pongs, pings := 0, 0
@@ -308,7 +310,7 @@ func TestBatchingControlFramesDuringStream(t *testing.T) {
 		t.Errorf("%d of %d pongs reached the peer", pongs, pingsSent)
 		mu.Unlock()
 	}
-	// Our pings run every 20ms; the stream lasted at least 100ms.
+	// Our pings run every 50ms; the stream lasted at least 200ms.
 	deadline := time.Now().Add(waitLimit)
 	for {
 		mu.Lock()

@@ -65,6 +65,17 @@ type Options struct {
 	// after every message.
 	OnWait func()
 
+	// WaitReadable, when set, lets an idle reader go. On a connection from
+	// Upgrade over plain TCP, once the peer has nothing more to read, the
+	// reader goroutine hands the wait to WaitReadable and ends; WaitReadable
+	// calls ready, on a goroutine of its own, once the socket is readable or
+	// hung up, and that goroutine reads on. stop ends a wait that the
+	// connection's close makes moot; ok false means the wait cannot be handed
+	// over, and the reader waits itself. While no reader runs, the ping timer
+	// checks that the peer showed life within 2*PingInterval. An idle
+	// connection then holds no goroutine at all.
+	WaitReadable func(conn net.Conn, ready func()) (stop func(), ok bool)
+
 	// OnClose, when set, runs on a goroutine of its own once the connection
 	// is closed, for any reason: cleanup that needs neither a goroutine
 	// waiting on Done nor a Context (which costs memory while the connection
@@ -148,7 +159,14 @@ type Conn struct {
 	done    chan struct{} // closed once the network connection is closed
 
 	writerDone chan struct{}
-	readerDone chan struct{}
+	readerDone chan struct{} // closed once no reader runs again (readerExit)
+
+	// rmu guards the reader's life: running, waiting through WaitReadable
+	// (stopWait set), or done.
+	rmu          sync.Mutex
+	rstate       readerState
+	stopWait     func()
+	waitingSince time.Time
 
 	// local is set when Close or CloseNow begins: Read returns ErrClosed
 	// from then on.
@@ -220,6 +238,15 @@ func New(c *websocket.Conn, opts Options) *Conn {
 	return wc
 }
 
+// readerState is where the reader is in its life.
+type readerState uint8
+
+const (
+	readerRunning readerState = iota
+	readerWaiting             // its wait was handed to WaitReadable
+	readerDone
+)
+
 // setCloseHandler makes gorilla's answer to the peer's close frame, written
 // from the reader goroutine, leave at once even while the writer holds a
 // batch open: the connection closes right after it.
@@ -282,6 +309,7 @@ func (c *Conn) release() {
 	c.interrupt.Store(true)
 	c.q.close(true)
 	c.in.close(false) // frees a blocked reader; Read still gets what arrived
+	c.endWaitingReader()
 	_ = c.ws.Close()
 	close(c.done)
 	c.q.kick() // the writer, running or started for it, sees done and ends

@@ -64,8 +64,11 @@ var errReadWithOnMessage = errors.New("ws: Read on a connection with OnMessage")
 // the past, which would corrupt gorilla's read state, and lets Close see the
 // peer's close frame even when nobody is calling Read.
 func (c *Conn) readLoop() {
-	defer close(c.readerDone)
 	ping := c.ws.PingHandler() // set once, in New
+	var handOff func() bool
+	if c.opts.WaitReadable != nil {
+		handOff = c.handOff
+	}
 	for {
 		if c.opts.PingInterval > 0 && c.out == nil {
 			// Each read gives the peer a fresh 2*PingInterval, so time
@@ -74,13 +77,19 @@ func (c *Conn) readLoop() {
 			// network read.
 			_ = c.ws.SetReadDeadline(time.Now().Add(2 * c.opts.PingInterval))
 		}
-		if err := c.out.waitIdle(ping); err != nil {
+		handedOff, err := c.out.waitIdle(ping, handOff)
+		if handedOff {
+			return // the wait is WaitReadable's, and its ready reads on
+		}
+		if err != nil {
 			c.readFailed(err)
+			c.readerExit()
 			return
 		}
 		typ, data, err := c.readMessage()
 		if err != nil {
 			c.readFailed(err)
+			c.readerExit()
 			return
 		}
 		// Blocks while Read is behind by inboundLen messages or

@@ -28,27 +28,32 @@ import (
 // on the network: gorilla has a frame to read other than a ping or a pong, or the
 // peer's end of stream is there. It returns the error of the wait: a timeout once
 // the read timeout passes with nothing from the peer, as a read would have. ping
-// answers the peer's pings. It does nothing on a connection without a reader of
-// its own (BatchingDialer) or without a plain socket (TLS keeps decrypted bytes of
-// its own, which the socket cannot show): gorilla's read waits there.
-func (b *batchConn) waitIdle(ping func(string) error) error {
+// answers the peer's pings. When the socket has nothing to read and handOff (if
+// not nil) takes the wait over, it returns handedOff: the caller ends. It does
+// nothing on a connection without a reader of its own (BatchingDialer) or without
+// a plain socket (TLS keeps decrypted bytes of its own, which the socket cannot
+// show): gorilla's read waits there.
+func (b *batchConn) waitIdle(ping func(string) error, handOff func() bool) (handedOff bool, err error) {
 	if b == nil || !b.server() {
-		return nil
+		return false, nil
 	}
 	for {
 		if b.br.Buffered() == 0 {
 			if b.onRead != nil {
 				b.onRead()
 			}
+			if handOff != nil && !b.readableNow() && handOff() {
+				return true, nil
+			}
 			if err := b.armRead(); err != nil {
-				return err
+				return false, err
 			}
 			if err := b.raw.Read(sockio.Readable); err != nil {
-				return err
+				return false, err
 			}
 		}
 		if skipped, err := b.skipControl(ping); !skipped || err != nil {
-			return err
+			return false, err
 		}
 	}
 }

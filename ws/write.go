@@ -68,6 +68,10 @@ func (c *Conn) writerExit(err error) {
 // connection's keep-alive then starts no writer goroutine. Otherwise the next run
 // of the writer pings.
 func (c *Conn) pingDueNow() {
+	if c.silentTooLong() {
+		c.fail(errPeerSilent)
+		return
+	}
 	if c.tryPing() {
 		c.pinger.Reset(c.opts.PingInterval)
 		return
