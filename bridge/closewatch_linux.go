@@ -34,6 +34,8 @@ type closeWatcher struct {
 type watched struct {
 	raw  syscall.RawConn
 	gone func()
+	// readable: gone is the ready of waitReadable, run at the first event.
+	readable bool
 }
 
 // wakeID is the epoll data of the wake eventfd; connections get ids from 1.
@@ -88,13 +90,42 @@ func (w *closeWatcher) watch(conn net.Conn, gone func()) (stop func()) {
 		return func() {}
 	}
 	w.watches[id] = &watched{raw: raw, gone: gone}
-	return func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if _, ok := w.watches[id]; ok && !w.closed {
-			delete(w.watches, id)
-			_ = raw.Control(func(fd uintptr) { _ = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_DEL, int(fd), nil) })
-		}
+	return func() { w.unwatch(raw, id) }
+}
+
+// waitReadable runs ready (on a goroutine of spawn) once conn is readable or hung
+// up, for a WebSocket reader that handed its wait over (ws.Options.WaitReadable);
+// stop ends the wait. ok is false when conn cannot be watched (no descriptor of its
+// own, no epoll): its reader waits itself.
+func (w *closeWatcher) waitReadable(conn net.Conn, ready func()) (stop func(), ok bool) {
+	sc, isSys := conn.(syscall.Conn)
+	if !isSys || w.epfd < 0 {
+		return nil, false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return nil, false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil, false
+	}
+	id := w.newID()
+	if err := w.arm(raw, id, unix.EPOLL_CTL_ADD); err != nil {
+		return nil, false
+	}
+	w.watches[id] = &watched{raw: raw, gone: ready, readable: true}
+	return func() { w.unwatch(raw, id) }, true
+}
+
+// unwatch ends the watch of raw under id, if it is still on.
+func (w *closeWatcher) unwatch(raw syscall.RawConn, id uint32) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.watches[id]; ok && !w.closed {
+		delete(w.watches, id)
+		_ = raw.Control(func(fd uintptr) { _ = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_DEL, int(fd), nil) })
 	}
 }
 
@@ -141,7 +172,8 @@ func (w *closeWatcher) loop() {
 }
 
 // handle looks at the connection id after an event: bytes are read and ignored and
-// the connection is armed again; a hang-up ends the watch and runs its gone.
+// the connection is armed again; a hang-up ends the watch and runs its gone. A
+// waitReadable watch ends at its first event and runs its ready.
 func (w *closeWatcher) handle(id uint32, events uint32) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -149,10 +181,13 @@ func (w *closeWatcher) handle(id uint32, events uint32) {
 	if c == nil || w.closed {
 		return // its session stopped the watch meanwhile, or the server is closing
 	}
-	if events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) == 0 && drain(c.raw) && w.arm(c.raw, id, unix.EPOLL_CTL_MOD) == nil {
+	if !c.readable && events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) == 0 && drain(c.raw) && w.arm(c.raw, id, unix.EPOLL_CTL_MOD) == nil {
 		return
 	}
 	delete(w.watches, id)
+	if c.readable { // its reader reads on; the descriptor leaves the set
+		_ = c.raw.Control(func(fd uintptr) { _ = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_DEL, int(fd), nil) })
+	}
 	w.spawn(c.gone)
 }
 

@@ -17,4 +17,7 @@ func (w *closeWatcher) watch(conn net.Conn, gone func()) (stop func()) {
 	return func() {}
 }
 
+// waitReadable cannot take a WebSocket reader's wait over here: it waits itself.
+func (w *closeWatcher) waitReadable(net.Conn, func()) (stop func(), ok bool) { return nil, false }
+
 func (w *closeWatcher) close() {}

@@ -150,3 +150,53 @@ func TestCloseWatcherAfterClose(t *testing.T) {
 		t.Fatal("hang-up not reported after close")
 	}
 }
+
+// TestCloseWatcherWaitReadable: a reader's wait ends at the peer's first bytes,
+// which are left for the reader, and at its hang-up; a stopped wait reports
+// nothing; after close no wait is taken over.
+func TestCloseWatcherWaitReadable(t *testing.T) {
+	w, _, server, client := watchPair(t)
+	ready := make(chan struct{})
+	if _, ok := w.waitReadable(server, signal(ready)); !ok {
+		t.Fatal("wait not taken over")
+	}
+	if _, err := client.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ready:
+	case <-time.After(5 * time.Second):
+		t.Fatal("readable socket not reported")
+	}
+	_ = server.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var b [1]byte
+	if n, err := server.Read(b[:]); n != 1 || b[0] != 'x' {
+		t.Fatalf("reader found %d bytes (%v); want the peer's byte, left unread", n, err)
+	}
+
+	stopped := make(chan struct{})
+	stop, ok := w.waitReadable(server, signal(stopped))
+	if !ok {
+		t.Fatal("second wait not taken over")
+	}
+	stop()
+	again := make(chan struct{})
+	if _, ok := w.waitReadable(server, signal(again)); !ok {
+		t.Fatal("third wait not taken over")
+	}
+	client.Close()
+	select {
+	case <-again:
+	case <-time.After(5 * time.Second):
+		t.Fatal("hang-up not reported to a waiting reader")
+	}
+	select {
+	case <-stopped:
+		t.Fatal("stopped wait reported")
+	default:
+	}
+	w.close()
+	if _, ok := w.waitReadable(server, func() {}); ok {
+		t.Error("wait taken over after close")
+	}
+}

@@ -117,18 +117,35 @@ func (s *Server) Close() {
 // watchClosed calls gone once conn's client hangs up (closeWatcher); call the
 // returned stop before closing conn. The watcher starts with the first connection.
 func (s *Server) watchClosed(conn net.Conn, gone func()) (stop func()) {
-	s.watchOnce.Do(func() {
-		w, err := newCloseWatcher(s.goTracked)
-		if err != nil {
-			s.log.Warn("shared EventSource clients get a goroutine each to hear them leave", "err", err)
-		}
-		s.closeWatch = w
-	})
-	if s.closeWatch == nil { // closed before any was watched
+	w := s.watcher()
+	if w == nil { // closed before any was watched
 		s.goTracked(func() { watchByRead(conn, gone) })
 		return func() {}
 	}
-	return s.closeWatch.watch(conn, gone)
+	return w.watch(conn, gone)
+}
+
+// waitReadable takes over the wait of an idle WebSocket client's reader
+// (ws.Options.WaitReadable): the server's watcher runs ready once conn is readable.
+func (s *Server) waitReadable(conn net.Conn, ready func()) (stop func(), ok bool) {
+	w := s.watcher()
+	if w == nil {
+		return nil, false
+	}
+	return w.waitReadable(conn, ready)
+}
+
+// watcher is the server's closeWatcher, started with the first connection it
+// watches; nil once the server has closed without one.
+func (s *Server) watcher() *closeWatcher {
+	s.watchOnce.Do(func() {
+		w, err := newCloseWatcher(s.goTracked)
+		if err != nil {
+			s.log.Warn("idle shared clients get a goroutine each to hear them", "err", err)
+		}
+		s.closeWatch = w
+	})
+	return s.closeWatch
 }
 
 // newTransport is the HTTP client side towards SSE upstreams: the upstream timeout
