@@ -24,7 +24,9 @@
 //     leave gorilla's read state corrupt and lose the peer's close frame).
 //     Between messages, on a server's connection over plain TCP, it waits
 //     for the socket outside gorilla, with a stack that shrinks back to the
-//     smallest size (waitIdle).
+//     smallest size (waitIdle), or hands that wait to Options.WaitReadable
+//     and ends until the peer's next bytes bring a reader back
+//     (readhandoff.go): one reader at a time, still.
 //
 // Both exit when the connection closes, for whatever reason: Close,
 // CloseNow, a write error or a read error.
