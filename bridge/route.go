@@ -155,6 +155,10 @@ func (rt *route) wsOptions() ws.Options {
 		WriteTimeout: rt.srv.opts.WriteTimeout,
 		QueueLen:     wsQueueLen,
 		QueueBytes:   int(max(wsQueueBytes, 2*rt.cfg.MaxMessage)),
+		// A client's idle reader hands its wait to the server's watcher, so a
+		// client that sends nothing holds no goroutine (upstream connections,
+		// which ssews dialled, keep theirs).
+		WaitReadable: rt.srv.waitReadable,
 	}
 }
 

@@ -153,8 +153,6 @@ func (rt *route) sharedWSOptions() ws.Options {
 	o := rt.wsOptions()
 	o.QueueLen = rt.srv.opts.ClientBuffer
 	o.QueueBytes = int(rt.clientQueueBytes())
-	// An idle client holds no reader goroutine: the server's watcher waits for it.
-	o.WaitReadable = rt.srv.waitReadable
 	return o
 }
 
