@@ -31,5 +31,9 @@ type upstreamConn interface {
 	close()
 }
 
+// longAgo is a deadline that has passed: set on a connection, it ends the reads and
+// writes under way, which is how a dial or a stream is given up.
+var longAgo = time.Unix(1, 0)
+
 // dialFunc opens an upstream connection that resumes after lastID.
 type dialFunc func(ctx context.Context, lastID string) (upstreamConn, error)

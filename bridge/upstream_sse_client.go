@@ -69,8 +69,6 @@ func (c *sseClient) direct(req *http.Request) bool {
 	return err == nil && proxy == nil
 }
 
-// longAgo is a deadline that has passed: it ends a connection's reads and writes.
-var longAgo = time.Unix(1, 0)
 
 // roundTripDirect dials req's host, writes req and reads the response headers
 // within the timeout. req's context ends the exchange and, later, the reads of the

@@ -176,7 +176,7 @@ func (d *dialedConn) abort() {
 	defer d.mu.Unlock()
 	d.aborted = true
 	if d.conn != nil {
-		_ = d.conn.SetDeadline(time.Unix(1, 0))
+		_ = d.conn.SetDeadline(longAgo)
 	}
 }
 
@@ -185,7 +185,7 @@ func (d *dialedConn) set(c net.Conn) {
 	defer d.mu.Unlock()
 	d.conn = c
 	if d.aborted {
-		_ = c.SetDeadline(time.Unix(1, 0))
+		_ = c.SetDeadline(longAgo)
 	}
 }
 
