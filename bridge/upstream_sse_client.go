@@ -69,7 +69,6 @@ func (c *sseClient) direct(req *http.Request) bool {
 	return err == nil && proxy == nil
 }
 
-
 // roundTripDirect dials req's host, writes req and reads the response headers
 // within the timeout. req's context ends the exchange and, later, the reads of the
 // body.
