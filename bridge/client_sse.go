@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 
@@ -20,56 +19,46 @@ import (
 // is taken over (hijackSSE), as for shared clients: the stream is written to it with
 // no chunked framing and no net/http buffers, and ends with the connection.
 func (rt *route) serveSSE(w http.ResponseWriter, r *http.Request, cr *clientRequest) {
-	// The session's context outlives the request: a stream on a taken-over
-	// connection goes on after the handler returns. Until then, the client leaving
-	// ends it as the request's context would.
-	ctx, cancel := rt.sessionContext()
-	stopWithRequest := context.AfterFunc(r.Context(), cancel)
-	f, ok := rt.openFeed(ctx, w, cr)
+	cs, ok := rt.openClientStream(w, r, cr)
 	if !ok {
-		stopWithRequest()
-		cancel()
 		return
 	}
 	if conn, handled := rt.hijackSSE(w, r); handled {
-		stopWithRequest() // the handler's return must not end the stream
+		cs.detach() // the handler's return must not end the stream
 		if conn == nil {
-			f.close()
-			cancel()
+			cs.close()
 			return
 		}
 		// The stream goes on in a goroutine of its own, with a stack of the size
 		// streaming needs rather than the one the upstream's dial grew, and the
 		// handler returns, which frees net/http's goroutine for the connection.
 		release := cr.lease.handOff()
-		stopWatch := rt.srv.watchClosed(conn, cancel) // the hang-up net/http no longer hears
-		go rt.streamSSE(ctx, cancel, f, newConnSSEResponse(conn, rt.srv.opts.WriteTimeout), cr, func() {
+		stopWatch := rt.srv.watchClosed(conn, cs.end) // the hang-up net/http no longer hears
+		go rt.streamSSE(cs, newConnSSEResponse(conn, rt.srv.opts.WriteTimeout), cr, func() {
 			stopWatch()
 			conn.Close()
 			release()
 		})
 		return
 	}
-	defer stopWithRequest()
 	out := newSSEResponse(w, rt.srv.opts.WriteTimeout)
 	if err := out.start(rt.cfg.Retry.Milliseconds()); err != nil {
-		f.close()
-		cancel()
+		cs.close()
 		return
 	}
-	rt.streamSSE(ctx, cancel, f, out, cr, nil)
+	rt.streamSSE(cs, out, cr, nil)
 }
 
-// streamSSE writes f's events to out until the stream ends, then closes f, cancels
-// ctx and calls done, if not nil.
-func (rt *route) streamSSE(ctx context.Context, cancel context.CancelFunc, f *feed, out *sseResponse, cr *clientRequest, done func()) {
+// streamSSE writes the stream's events to out until it ends, then closes it and
+// calls done, if not nil.
+func (rt *route) streamSSE(cs *clientStream, out *sseResponse, cr *clientRequest, done func()) {
 	defer func() {
-		f.close()
-		cancel()
+		cs.close()
 		if done != nil {
 			done()
 		}
 	}()
+	ctx, cancel, f := cs.ctx, cs.end, cs.feed
 	var why error
 	disconnected := rt.connected(clientSSE, cr.remoteAddr)
 	defer func() { disconnected(why) }()

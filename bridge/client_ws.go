@@ -18,44 +18,37 @@ var errDraining = errors.New("server shutting down")
 // serveWSFromSSE serves a WebSocket client from an SSE upstream: one frame per event,
 // and the client's messages POSTed to the route's publish URL.
 func (rt *route) serveWSFromSSE(w http.ResponseWriter, r *http.Request, cr *clientRequest) {
-	// The session's context outlives the request (see serveSSE).
-	ctx, cancel := rt.sessionContext()
-	stopWithRequest := context.AfterFunc(r.Context(), cancel)
-	f, ok := rt.openFeed(ctx, w, cr)
+	cs, ok := rt.openClientStream(w, r, cr)
 	if !ok {
-		stopWithRequest()
-		cancel()
 		return
 	}
 	conn, err := ws.Upgrade(&rt.srv.upgrader, w, r, nil)
-	stopWithRequest() // from here on, the connection tells when the client leaves
+	cs.detach() // from here on, the connection tells when the client leaves
 	if err != nil {
-		f.close()
-		cancel()
+		cs.close()
 		return // the upgrader has answered the client
 	}
 	// The client's messages are published from its connection's reader
 	// (OnMessage), and its leaving ends the stream. The events are sent from a
 	// goroutine of the session's own, with a fresh stack, and the handler returns.
 	opts := rt.wsOptions()
-	opts.OnMessage = func(m ws.Message) { rt.publishMessage(ctx, cr, m) }
+	opts.OnMessage = func(m ws.Message) { rt.publishMessage(cs.ctx, cr, m) }
 	c := ws.New(conn, opts)
-	stopWithClient := context.AfterFunc(c.Context(), cancel)
+	stopWithClient := context.AfterFunc(c.Context(), cs.end)
 	release := cr.lease.handOff()
-	go rt.streamToWS(ctx, f, c, cr, func() {
+	go rt.streamToWS(cs, c, cr, func() {
 		stopWithClient()
-		cancel()
 		release()
 	})
 }
 
-// streamToWS sends f's events to c until the stream or the client ends, closes c
-// with the code that says why, then f, and calls done.
-func (rt *route) streamToWS(ctx context.Context, f *feed, c *ws.Conn, cr *clientRequest, done func()) {
+// streamToWS sends the stream's events to c until the stream or the client ends,
+// closes c with the code that says why, then the stream, and calls done.
+func (rt *route) streamToWS(cs *clientStream, c *ws.Conn, cr *clientRequest, done func()) {
 	defer done()
-	defer f.close()
+	defer cs.close()
 	disconnected := rt.connected(clientWS, cr.remoteAddr)
-	err := rt.sendEvents(ctx, f, c, newFrameEncoder(cr.format))
+	err := rt.sendEvents(cs.ctx, cs.feed, c, newFrameEncoder(cr.format))
 	select {
 	case <-c.Done():
 		err = c.Err() // the client left, or its connection failed

@@ -141,7 +141,7 @@ func (s *Server) watcher() *closeWatcher {
 	s.watchOnce.Do(func() {
 		w, err := newCloseWatcher(s.goTracked)
 		if err != nil {
-			s.log.Warn("idle shared clients get a goroutine each to hear them", "err", err)
+			s.log.Warn("idle clients get a goroutine each to wait for them", "err", err)
 		}
 		s.closeWatch = w
 	})
@@ -160,8 +160,10 @@ func newTransport(timeout time.Duration) *http.Transport {
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
 		ForceAttemptHTTP2:     true,
-		// A stream's connection writes one small request and then only reads, for
-		// as long as its client stays: it keeps its write buffer all that time.
+		// A stream's connection (an https upstream's, or one through a proxy)
+		// writes one small request and then only reads, for as long as its client
+		// stays, keeping its write buffer all that time; a larger publish body is
+		// written past the buffer anyway.
 		WriteBufferSize: 512,
 	}
 }

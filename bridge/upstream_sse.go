@@ -43,14 +43,16 @@ func dialSSE(client *sseClient, cr *clientRequest, maxSize int) dialFunc {
 			cancel()
 			return nil, transportError("sse upstream", err)
 		}
+		// An answer that is no stream is not read: its connection goes (an error
+		// body is not worth waiting for, however slowly the upstream sends it).
 		if resp.StatusCode < 200 || resp.StatusCode > 299 || resp.StatusCode == http.StatusNoContent {
-			release()
 			cancel()
+			release()
 			return nil, statusError("sse upstream", resp.StatusCode)
 		}
 		if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil || mt != "text/event-stream" {
-			release()
 			cancel()
+			release()
 			return nil, &upstreamError{status: http.StatusBadGateway, reason: reasonContentType,
 				err: fmt.Errorf("sse upstream: content type %q is not text/event-stream", resp.Header.Get("Content-Type"))}
 		}

@@ -25,10 +25,9 @@ func newSSEClient(client *http.Client, timeout time.Duration) *sseClient {
 	return &sseClient{client: client, dialer: net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}, timeout: timeout}
 }
 
-// do sends req and returns its response with the function that lets it go: the
-// connection of a direct exchange, the body otherwise. An error status's body is
-// not wanted: discard it with release, which drains a little of a body the
-// http.Client may reuse the connection of.
+// do sends req and returns its response with the function that lets it go: it
+// closes the connection of a direct exchange, the body otherwise. Call it after
+// ending req's context, so that nothing waits on the stream.
 func (c *sseClient) do(req *http.Request) (resp *http.Response, release func(), err error) {
 	if !c.direct(req) {
 		return c.viaClient(req)
@@ -57,7 +56,7 @@ func (c *sseClient) viaClient(req *http.Request) (*http.Response, func(), error)
 	if err != nil {
 		return nil, nil, err
 	}
-	return resp, func() { drainAndClose(resp.Body) }, nil
+	return resp, func() { resp.Body.Close() }, nil
 }
 
 // direct reports whether req can go out on a connection of ssews's own.

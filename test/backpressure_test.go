@@ -30,6 +30,17 @@ func newFirehose() *firehose { return &firehose{done: make(chan struct{})} }
 
 func (f *firehose) message(i int) string { return fmt.Sprintf("%d %s", i, backpressurePad) }
 
+// expectHeldBack fails the test if the upstream finishes writing within a second
+// while the client reads nothing: nothing then held it back.
+func (f *firehose) expectHeldBack(t *testing.T) {
+	t.Helper()
+	select {
+	case <-f.done:
+		t.Fatalf("the upstream wrote all %d messages while the client read none", backpressureTotal)
+	case <-time.After(time.Second):
+	}
+}
+
 func (f *firehose) ws(c *websocket.Conn, r *http.Request, _ int) {
 	for i := range backpressureTotal {
 		if err := c.WriteMessage(websocket.TextMessage, []byte(f.message(i))); err != nil {
@@ -73,11 +84,7 @@ func TestPerClientWebSocketBackpressure(t *testing.T) {
 			}
 			p := startProxy(t, map[string]string{"SSEWS_ROUTES": routes("/fh", upstream)})
 			c := dialWS(t, p.ws+"/fh?format=raw", nil)
-			select {
-			case <-f.done:
-				t.Fatalf("the upstream wrote all %d messages while the client read none", backpressureTotal)
-			case <-time.After(time.Second):
-			}
+			f.expectHeldBack(t)
 			for i := range backpressureTotal {
 				if got := readText(t, c); got != f.message(i) {
 					t.Fatalf("message %d: got %.20q", i, got)
@@ -96,11 +103,7 @@ func TestPerClientEventSourceBackpressure(t *testing.T) {
 	f := newFirehose()
 	p := startProxy(t, map[string]string{"SSEWS_ROUTES": routes("/fh", wsURL(newWSBackend(t, f.ws).URL))})
 	s := openSSE(t, p.url+"/fh", nil)
-	select {
-	case <-f.done:
-		t.Fatalf("the upstream wrote all %d messages while the client read none", backpressureTotal)
-	case <-time.After(time.Second):
-	}
+	f.expectHeldBack(t)
 	for i := range backpressureTotal {
 		if ev := s.nextData(t); ev.Data != f.message(i) {
 			t.Fatalf("event %d: got %.20q", i, ev.Data)

@@ -251,3 +251,20 @@ func readUntilError(peer *websocket.Conn) <-chan error {
 	}()
 	return peerErr
 }
+
+// expectPings waits for n pings at peer (notePings), failing the test if the peer's
+// reads fail (readUntilError), conn closes, or the pings do not come.
+func expectPings(t *testing.T, n int, pings <-chan struct{}, peerErr <-chan error, conn *ws.Conn) {
+	t.Helper()
+	for i := range n {
+		select {
+		case <-pings:
+		case err := <-peerErr:
+			t.Fatalf("peer failed after %d pings: %v", i, err)
+		case <-conn.Done():
+			t.Fatalf("connection closed after %d pings: %v", i, conn.Err())
+		case <-time.After(waitLimit):
+			t.Fatalf("got %d pings; want %d", i, n)
+		}
+	}
+}

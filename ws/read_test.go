@@ -193,17 +193,7 @@ func TestPingsBothWays(t *testing.T) {
 			}
 			c := ws.New(pinger, ws.Options{PingInterval: 30 * time.Millisecond})
 			defer c.CloseNow(websocket.CloseNormalClosure, "")
-			pings := notePings(peer)
-			peerErr := readUntilError(peer)
-			for i := range 5 {
-				select {
-				case <-pings:
-				case err := <-peerErr:
-					t.Fatalf("peer failed after %d pings: %v", i, err)
-				case <-time.After(waitLimit):
-					t.Fatalf("got %d pings; want 5", i)
-				}
-			}
+			expectPings(t, 5, notePings(peer), readUntilError(peer), c)
 		})
 	}
 }

@@ -147,18 +147,6 @@ func TestWaitingReaderPeerSilence(t *testing.T) {
 		t.Parallel()
 		w := newWaiter(t)
 		server, peer := newPair(t, ws.Options{PingInterval: interval, OnMessage: func(ws.Message) {}, WaitReadable: w.wait}, pairOptions{})
-		pings := notePings(peer)
-		peerErr := readUntilError(peer)
-		for i := range 6 {
-			select {
-			case <-pings:
-			case err := <-peerErr:
-				t.Fatalf("peer failed after %d pings: %v", i, err)
-			case <-server.Done():
-				t.Fatalf("connection closed after %d pings: %v", i, server.Err())
-			case <-time.After(waitLimit):
-				t.Fatalf("got %d pings; want 6", i)
-			}
-		}
+		expectPings(t, 6, notePings(peer), readUntilError(peer), server)
 	})
 }

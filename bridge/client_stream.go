@@ -1,0 +1,38 @@
+package bridge
+
+import (
+	"context"
+	"net/http"
+)
+
+// clientStream is a per-client session's upstream feed and context. The handler
+// opens it; the stream may then outlive the handler (a taken-over or upgraded
+// connection streamed from a goroutine of its own), so its context ends at
+// shutdown or with end, and with the request only until detach.
+type clientStream struct {
+	ctx  context.Context
+	end  context.CancelFunc
+	feed *feed
+	// detach stops the request's end from ending the stream.
+	detach func() bool
+}
+
+// openClientStream opens cr's upstream. When it cannot, the client has been
+// answered (refuse) and ok is false.
+func (rt *route) openClientStream(w http.ResponseWriter, r *http.Request, cr *clientRequest) (s *clientStream, ok bool) {
+	ctx, end := rt.sessionContext()
+	s = &clientStream{ctx: ctx, end: end, detach: context.AfterFunc(r.Context(), end)}
+	if s.feed, ok = rt.openFeed(ctx, w, cr); !ok {
+		s.detach()
+		end()
+		return nil, false
+	}
+	return s, true
+}
+
+// close ends the session: the upstream connection, then the context.
+func (s *clientStream) close() {
+	s.detach()
+	s.feed.close()
+	s.end()
+}
