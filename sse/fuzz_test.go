@@ -31,8 +31,9 @@ func FuzzParse(f *testing.F) {
 		i, j := int(a)%(len(s)+1), int(b)%(len(s)+1)
 		whole, wholeID, wholeErr := parseRecord(t, strings.NewReader(s), maxSize)
 		for how, r := range map[string]io.Reader{
-			"split":    splitReader(s, min(i, j), max(i, j)),
-			"one byte": iotest.OneByteReader(strings.NewReader(s)),
+			"split":       splitReader(s, min(i, j), max(i, j)),
+			"one byte":    iotest.OneByteReader(strings.NewReader(s)),
+			"would block": &wouldBlockReader{r: splitReader(s, min(i, j), max(i, j))},
 		} {
 			got, id, err := parseRecord(t, r, maxSize)
 			if !slices.Equal(got, whole) || errors.Is(err, ErrTooLong) != errors.Is(wholeErr, ErrTooLong) || id != wholeID {
@@ -47,10 +48,19 @@ func parseRecord(tb testing.TB, r io.Reader, maxSize int) ([]Event, string, erro
 	tb.Helper()
 	p := NewParser(r, maxSize)
 	var evs []Event
+	blocked := 0
 	for {
 		ev, err := p.Next()
 		if len(p.buf) > max(maxSize+1, minBufSize) {
 			tb.Fatalf("buffer of %d bytes; limit %d", len(p.buf), maxSize)
+		}
+		if err == ErrWouldBlock {
+			// wouldBlockReader has more: a parser that kept the error would
+			// return it for ever.
+			if blocked++; blocked > 1<<20 {
+				tb.Fatal("ErrWouldBlock stuck")
+			}
+			continue
 		}
 		if err != nil {
 			if err != io.EOF && !errors.Is(err, ErrTooLong) {

@@ -15,8 +15,17 @@ func parseAll(tb testing.TB, r io.Reader, maxSize int) ([]Event, error) {
 	tb.Helper()
 	p := NewParser(r, maxSize)
 	var evs []Event
+	blocked := 0
 	for {
 		ev, err := p.Next()
+		if err == ErrWouldBlock {
+			// wouldBlockReader has more: a parser that kept the error would
+			// return it for ever.
+			if blocked++; blocked > 1<<20 {
+				tb.Fatal("ErrWouldBlock stuck")
+			}
+			continue
+		}
 		if err != nil {
 			return evs, err
 		}
@@ -34,6 +43,8 @@ func readers(input string) map[string]func() io.Reader {
 		"whole":    func() io.Reader { return strings.NewReader(input) },
 		"one byte": func() io.Reader { return iotest.OneByteReader(strings.NewReader(input)) },
 		"data err": func() io.Reader { return iotest.DataErrReader(strings.NewReader(input)) },
+		// Fed by an event loop: each byte comes after "no input yet".
+		"would block": func() io.Reader { return &wouldBlockReader{r: iotest.OneByteReader(strings.NewReader(input))} },
 	}
 	for i := 1; i < len(input); i++ {
 		rs[fmt.Sprintf("split at %d", i)] = func() io.Reader { return splitReader(input, i) }
@@ -51,6 +62,21 @@ func splitReader(s string, at ...int) io.Reader {
 		last = i
 	}
 	return io.MultiReader(append(rs, strings.NewReader(s[last:]))...)
+}
+
+// wouldBlockReader answers every other read with ErrWouldBlock, as the reader of a
+// parser fed by an event loop does when the bytes it was given are used up.
+type wouldBlockReader struct {
+	r       io.Reader
+	blocked bool
+}
+
+func (w *wouldBlockReader) Read(p []byte) (int, error) {
+	w.blocked = !w.blocked
+	if w.blocked {
+		return 0, ErrWouldBlock
+	}
+	return w.r.Read(p)
 }
 
 // checkParse asserts that input, fed in every way readers knows, parses to want and

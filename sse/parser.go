@@ -11,6 +11,13 @@ import (
 // ErrTooLong reports a line or an event data buffer over the parser's size limit.
 var ErrTooLong = errors.New("sse: event exceeds size limit")
 
+// ErrWouldBlock is what a Parser's reader returns when it has no input now but the
+// stream goes on: a reader fed by an event loop rather than one that waits. Next
+// returns it as is, with every complete event before it returned already, and is
+// called again once there is input; unlike the reader's other errors it does not
+// end the stream.
+var ErrWouldBlock = errors.New("sse: no input yet")
+
 const (
 	// DefaultMaxSize is the size limit NewParser uses when given none.
 	DefaultMaxSize = 1 << 20
@@ -75,7 +82,7 @@ func NewParser(r io.Reader, maxSize int) *Parser {
 // When the stream ends, a block not yet ended by a blank line is discarded, as the
 // standard says, and Next returns io.EOF; another error from the reader is returned
 // as is. A line or event data over the size limit returns an error matching
-// ErrTooLong. After any error the parser returns that error again.
+// ErrTooLong. After any error but ErrWouldBlock the parser returns that error again.
 func (p *Parser) Next() (Event, error) {
 	for {
 		line, err := p.line()
@@ -207,6 +214,12 @@ func (p *Parser) fill() error {
 	for range 100 {
 		n, err := p.r.Read(p.buf[p.end:])
 		p.end += n
+		if err == ErrWouldBlock {
+			if n > 0 {
+				return nil
+			}
+			return err // not sticky: the stream goes on
+		}
 		if err != nil {
 			p.err = err
 		}
