@@ -34,7 +34,12 @@ func (rt *route) serveSSE(w http.ResponseWriter, r *http.Request, cr *clientRequ
 		// handler returns, which frees net/http's goroutine for the connection.
 		release := cr.lease.handOff()
 		stopWatch := rt.srv.watchClosed(conn, cs.end) // the hang-up net/http no longer hears
-		go rt.streamSSE(cs, newConnSSEResponse(conn, rt.srv.opts.WriteTimeout), cr, func() {
+		out := newConnSSEResponse(conn, rt.srv.opts.WriteTimeout)
+		// While the client keeps up, the upstream is read by a relay loop.
+		if loop := rt.srv.relayLoop(); loop != nil {
+			cs.feed.setRelay(loop, out)
+		}
+		go rt.streamSSE(cs, out, cr, func() {
 			stopWatch()
 			conn.Close()
 			release()

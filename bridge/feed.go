@@ -38,8 +38,12 @@ type feed struct {
 	warnedDropped bool
 	// onConnect, when set, learns of every new upstream connection.
 	onConnect func(upstreamConn)
-	metrics   *routeMetrics
-	log       *slog.Logger
+	// relay and relayOut, when set, let connections that can be read from the
+	// relay loop be (setRelay).
+	relay    *relayLoop
+	relayOut relayOut
+	metrics  *routeMetrics
+	log      *slog.Logger
 }
 
 func newFeed(dial dialFunc, lastID string, delay time.Duration, rm *routeMetrics, log *slog.Logger) *feed {
@@ -86,6 +90,7 @@ func (f *feed) use(conn upstreamConn) {
 	f.warnedDropped = false
 	conn.setWaitHook(f.waited)
 	f.conn = conn
+	f.relayConn()
 	if f.onConnect != nil {
 		f.onConnect(conn)
 	}
@@ -106,6 +111,21 @@ func (f *feed) setWaitHook(hook func()) {
 	f.onWait = hook
 	if f.conn != nil {
 		f.conn.setWaitHook(f.waited)
+	}
+}
+
+// setRelay lets this and every later upstream connection that can be read from
+// loop be, while out keeps up with it.
+func (f *feed) setRelay(loop *relayLoop, out relayOut) {
+	f.relay, f.relayOut = loop, out
+	if f.conn != nil {
+		f.relayConn()
+	}
+}
+
+func (f *feed) relayConn() {
+	if r, ok := f.conn.(interface{ relayTo(*relayLoop, relayOut) }); ok && f.relay != nil {
+		r.relayTo(f.relay, f.relayOut)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -52,6 +53,11 @@ type Server struct {
 	// first of them (watcher).
 	watchOnce  sync.Once
 	closeWatch *closeWatcher
+	// relays read the upstreams of per-client EventSource streams (relayLoop), one
+	// per CPU, started with the first such stream.
+	relayOnce sync.Once
+	relays    []*relayLoop
+	nextRelay atomic.Uint32
 }
 
 // wsWriteBuffers lends gorilla its write buffers for the length of a write, so idle
@@ -105,6 +111,10 @@ func (s *Server) Close() {
 	if s.closeWatch != nil {
 		s.closeWatch.close()
 	}
+	s.relayOnce.Do(func() {})
+	for _, l := range s.relays {
+		l.close()
+	}
 	s.stopShared()
 	for _, rt := range s.routes {
 		if rt.hubs != nil {
@@ -146,6 +156,27 @@ func (s *Server) watcher() *closeWatcher {
 		s.closeWatch = w
 	})
 	return s.closeWatch
+}
+
+// relayLoop returns one of the server's relay loops, in turn; nil when there are
+// none (no epoll, or the server has closed).
+func (s *Server) relayLoop() *relayLoop {
+	s.relayOnce.Do(func() {
+		for range runtime.GOMAXPROCS(0) {
+			l, err := newRelayLoop()
+			if err != nil {
+				s.log.Warn("per-client EventSource streams are read on a goroutine each", "err", err)
+			}
+			if l == nil {
+				break
+			}
+			s.relays = append(s.relays, l)
+		}
+	})
+	if len(s.relays) == 0 {
+		return nil
+	}
+	return s.relays[int(s.nextRelay.Add(1))%len(s.relays)]
 }
 
 // newTransport is the HTTP client side towards SSE upstreams: the upstream timeout

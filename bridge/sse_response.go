@@ -1,14 +1,15 @@
 package bridge
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
+	"github.com/ssews/ssews/internal/sockio"
 	"github.com/ssews/ssews/sse"
 )
 
@@ -34,6 +35,9 @@ type sseResponse struct {
 	now time.Time
 	// dirty says something was written since the last flush.
 	dirty bool
+	// onBehind, while the stream is in the relay loop, takes it out when a
+	// heartbeat was not all taken (startRelay).
+	onBehind func()
 }
 
 // newSSEResponse writes a stream through w; start sends its head.
@@ -121,6 +125,9 @@ func (s *sseResponse) heartbeat(interval time.Duration, fail func()) (stop func(
 			fail()
 			return
 		}
+		if s.onBehind != nil && s.behindLocked() {
+			s.onBehind()
+		}
 		t.Reset(interval)
 	})
 	return func() {
@@ -128,6 +135,50 @@ func (s *sseResponse) heartbeat(interval time.Duration, fail func()) (stop func(
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
+	}
+}
+
+// startRelay makes the stream's flushes write without waiting, for the relay loop:
+// what the client does not take at once stays buffered (behind), and onBehind runs
+// when a heartbeat leaves bytes so. false when the stream cannot: it is not on a
+// taken-over connection with a socket of its own.
+func (s *sseResponse) startRelay(onBehind func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs, ok := s.sink.(*connSink)
+	if !ok || !cs.startRelay() {
+		return false
+	}
+	s.onBehind = onBehind
+	return true
+}
+
+// behind reports bytes written and flushed that the client has not taken yet.
+func (s *sseResponse) behind() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.behindLocked()
+}
+
+func (s *sseResponse) behindLocked() bool {
+	cs, ok := s.sink.(*connSink)
+	return ok && cs.behind()
+}
+
+// stopRelay makes flushes wait again; the next one sends what the client has not
+// taken, within the write timeout.
+func (s *sseResponse) stopRelay() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs, ok := s.sink.(*connSink)
+	if !ok {
+		return
+	}
+	cs.stopRelay()
+	s.onBehind = nil
+	if cs.behind() {
+		s.arm()
+		s.dirty = true
 	}
 }
 
@@ -215,32 +266,86 @@ func (s responseSink) SetWriteDeadline(t time.Time) error { return s.rc.SetWrite
 
 // connSink writes to a taken-over connection through a buffer that it borrows only
 // while it holds bytes not yet flushed: an idle stream holds none.
+//
+// While a stream is in the relay loop (startRelay) its flushes never wait: what the
+// client does not take at once stays in the buffer, which then grows past its
+// size until the stream, out of the loop, flushes with a deadline.
 type connSink struct {
 	conn net.Conn
-	bw   *bufio.Writer
+	buf  *[]byte
+	// raw writes without waiting; nil until startRelay.
+	raw syscall.RawConn
 }
 
-// connBuffers lend connSinks their buffers: large enough that a fast stream's flush
-// is a few events per write system call at the very least.
-var connBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 16<<10) }}
+// connBufSize is a connSink's buffer: large enough that a fast stream's flush is a
+// few events per write system call at the very least.
+const connBufSize = 16 << 10
+
+var connBuffers = sync.Pool{New: func() any { b := make([]byte, 0, connBufSize); return &b }}
 
 func (s *connSink) Write(p []byte) (int, error) {
-	if s.bw == nil {
-		s.bw = connBuffers.Get().(*bufio.Writer)
-		s.bw.Reset(s.conn)
+	if s.buf == nil {
+		s.buf = connBuffers.Get().(*[]byte)
 	}
-	return s.bw.Write(p)
+	if s.raw == nil && len(*s.buf)+len(p) > connBufSize && len(*s.buf) > 0 {
+		if err := s.Flush(); err != nil {
+			return 0, err
+		}
+		s.buf = connBuffers.Get().(*[]byte)
+	}
+	*s.buf = append(*s.buf, p...)
+	return len(p), nil
 }
 
+// Flush writes what is buffered: all of it, within the write deadline, or, in the
+// relay loop, what the client takes at once.
 func (s *connSink) Flush() error {
-	if s.bw == nil {
+	if s.buf == nil {
 		return nil
 	}
-	err := s.bw.Flush()
-	s.bw.Reset(nil)
-	connBuffers.Put(s.bw)
-	s.bw = nil
+	b := *s.buf
+	var err error
+	if s.raw != nil {
+		n := sockio.TryWritev(s.raw, [][]byte{b})
+		if n < len(b) {
+			*s.buf = b[:copy(b, b[n:])]
+			return nil // behind
+		}
+	} else {
+		_, err = s.conn.Write(b)
+	}
+	s.release()
 	return err
 }
+
+// release gives the buffer back.
+func (s *connSink) release() {
+	if cap(*s.buf) <= 4*connBufSize { // not one a slow client grew
+		*s.buf = (*s.buf)[:0]
+		connBuffers.Put(s.buf)
+	}
+	s.buf = nil
+}
+
+// behind reports bytes the client has not taken.
+func (s *connSink) behind() bool { return s.buf != nil && len(*s.buf) > 0 }
+
+// startRelay makes flushes write without waiting; false when the connection has
+// no socket of its own (TLS).
+func (s *connSink) startRelay() bool {
+	sc, ok := s.conn.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	s.raw = raw
+	return true
+}
+
+// stopRelay makes flushes wait again.
+func (s *connSink) stopRelay() { s.raw = nil }
 
 func (s *connSink) SetWriteDeadline(t time.Time) error { return s.conn.SetWriteDeadline(t) }

@@ -19,6 +19,23 @@ type sseUpstream struct {
 	cancel  context.CancelFunc
 	release func() // lets the response go (sseClient.do)
 	wait    *waitReader
+	// body is the response's body when it is read from a socket of ssews's own,
+	// which the relay loop can read; loop and out are set by relayTo.
+	body *streamBody
+	loop *relayLoop
+	out  relayOut
+}
+
+// relayOut is a client writer that a stream in the relay loop can write without
+// waiting (sseResponse on a taken-over connection).
+type relayOut interface {
+	// startRelay makes flushes write what the client takes at once and keep the
+	// rest (behind); onBehind runs when a write from outside the loop left some.
+	// false when the writer cannot.
+	startRelay(onBehind func()) bool
+	behind() bool
+	// stopRelay makes flushes wait again.
+	stopRelay()
 }
 
 // dialSSE returns a dialFunc for an SSE upstream. The request carries the client's
@@ -61,13 +78,32 @@ func dialSSE(client *sseClient, cr *clientRequest, maxSize int) dialFunc {
 		// Browsers seed a reconnected stream with the id they resume from, so events
 		// without id: keep it rather than reset it.
 		p.SetLastEventID(lastID)
-		return &sseUpstream{parser: p, cancel: cancel, release: release, wait: wr}, nil
+		body, _ := resp.Body.(*streamBody)
+		return &sseUpstream{parser: p, cancel: cancel, release: release, wait: wr, body: body}, nil
 	}
 }
 
-// each reads the stream on the caller's goroutine: the wait hook runs before each
-// read of the body. A done ctx ends the read, as the request's context.
-func (u *sseUpstream) each(_ context.Context, fn func(sse.Event) bool) error {
+// relayTo lets each hand the stream to loop while out keeps up with it.
+func (u *sseUpstream) relayTo(loop *relayLoop, out relayOut) {
+	if u.body != nil {
+		u.loop, u.out = loop, out
+	}
+}
+
+// each reads the stream: on the relay loop while it can (relayTo), else on the
+// caller's goroutine. The wait hook runs before each read of the body. A done ctx
+// ends the read, as the request's context.
+func (u *sseUpstream) each(ctx context.Context, fn func(sse.Event) bool) error {
+	if u.loop != nil && u.out != nil {
+		if err, done := u.eachRelayed(ctx, fn); done {
+			return err
+		}
+	}
+	return u.eachHere(fn)
+}
+
+// eachHere reads the stream on the caller's goroutine.
+func (u *sseUpstream) eachHere(fn func(sse.Event) bool) error {
 	for {
 		ev, err := u.parser.Next()
 		if errors.Is(err, sse.ErrTooLong) {
@@ -78,6 +114,82 @@ func (u *sseUpstream) each(_ context.Context, fn func(sse.Event) bool) error {
 		}
 		if !fn(ev) {
 			return nil
+		}
+	}
+}
+
+// eachRelayed hands the stream's socket to the relay loop, which parses what it
+// reads and calls fn there, while the caller waits for it to come back: when ctx is
+// done, fn returns false, the event is over size, the client falls behind or the
+// socket ends. done is false when the stream goes on here (eachHere): it could not
+// enter the loop, or came back for a wait (a slow client) or to end (the socket).
+func (u *sseUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (err error, done bool) {
+	r := &relayed{}
+	if !u.out.startRelay(func() { u.loop.leave(r) }) {
+		return nil, false
+	}
+	fd, ok := u.body.takeSocket()
+	if !ok {
+		u.out.stopRelay()
+		return nil, false
+	}
+	// What was read with the response head goes first, from here.
+	stopped, stopErr := false, error(nil)
+	if more, err := u.pump(fn); !more {
+		stopped, stopErr = true, err
+	}
+	left := make(chan error, 1)
+	r.fd = fd
+	r.onData = func(b []byte) bool {
+		u.body.feed(b)
+		more, err := u.pump(fn)
+		if !more {
+			stopped, stopErr = true, err
+			return false
+		}
+		return !u.out.behind()
+	}
+	r.left = func(err error) { left <- err }
+	var why error
+	switch {
+	case stopped, u.out.behind(), !u.loop.add(r):
+	default:
+		select {
+		case why = <-left:
+		case <-ctx.Done():
+			u.loop.leave(r)
+			why = <-left
+		}
+	}
+	if why == errLeaveAsked || why == errRelayClosed {
+		why = nil // the socket is still good
+	}
+	u.body.returnSocket(why)
+	u.out.stopRelay()
+	switch {
+	case stopped:
+		return stopErr, true
+	case ctx.Err() != nil:
+		return ctx.Err(), true
+	}
+	return nil, false
+}
+
+// pump hands fn the events of the bytes the relay loop gave the body. more is true
+// when they are used up; otherwise fn returned false (err nil) or the stream failed.
+func (u *sseUpstream) pump(fn func(sse.Event) bool) (more bool, err error) {
+	for {
+		ev, err := u.parser.Next()
+		switch {
+		case err == sse.ErrWouldBlock:
+			return true, nil
+		case errors.Is(err, sse.ErrTooLong):
+			return false, errOversize
+		case err != nil:
+			return false, err
+		}
+		if !fn(ev) {
+			return false, nil
 		}
 	}
 }

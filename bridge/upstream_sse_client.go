@@ -48,6 +48,9 @@ func (c *sseClient) do(req *http.Request) (resp *http.Response, release func(), 
 		next.URL, next.Host, next.Close = loc, "", false
 		return c.viaClient(next)
 	}
+	if body, ok := resp.Body.(*streamBody); ok {
+		return resp, func() { body.Close() }, nil
+	}
 	return resp, func() { conn.Close() }, nil
 }
 
@@ -100,6 +103,13 @@ func (c *sseClient) roundTripDirect(req *http.Request) (*http.Response, net.Conn
 	_ = conn.SetDeadline(time.Time{})
 	if ctx.Err() != nil { // ended while the deadline was cleared: end the reads again
 		_ = conn.SetDeadline(longAgo)
+	}
+	// A stream's body (chunked, or to the connection's end) is read with no
+	// buffer in between, and can be read from the relay loop.
+	chunked := len(resp.TransferEncoding) == 1 && resp.TransferEncoding[0] == "chunked"
+	if resp.StatusCode/100 == 2 && (chunked || resp.ContentLength < 0 && len(resp.TransferEncoding) == 0) {
+		head, _ := br.Peek(br.Buffered())
+		resp.Body = newStreamBody(ctx, conn, head, chunked)
 	}
 	return resp, conn, nil
 }
