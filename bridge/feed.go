@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ssews/ssews/sse"
 	"github.com/ssews/ssews/ws"
 )
@@ -124,8 +126,10 @@ func (f *feed) setRelay(loop *relayLoop, out relayOut) {
 }
 
 func (f *feed) relayConn() {
-	if r, ok := f.conn.(interface{ relayTo(*relayLoop, relayOut) }); ok && f.relay != nil {
-		r.relayTo(f.relay, f.relayOut)
+	if r, ok := f.conn.(interface {
+		relayTo(*relayLoop, relayOut, prometheus.Gauge)
+	}); ok && f.relay != nil {
+		r.relayTo(f.relay, f.relayOut, f.metrics.relayed)
 	}
 }
 

@@ -26,6 +26,7 @@ type Metrics struct {
 	slowDisconnects   *prometheus.CounterVec
 	replayMisses      *prometheus.CounterVec
 	rejected          *prometheus.CounterVec
+	relayed           *prometheus.GaugeVec
 }
 
 // NewMetrics creates the series and registers them with reg.
@@ -51,10 +52,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		slowDisconnects:   counter("slow_client_disconnects_total", "Clients disconnected because they could not keep up.", "route", "client"),
 		replayMisses:      counter("replay_misses_total", "Resuming clients whose id was no longer in the replay buffer.", "route"),
 		rejected:          counter("rejected_requests_total", "Client requests refused before their stream started, by reason.", "route", "reason"),
+		relayed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "ssews", Name: "relayed_streams",
+			Help: "Per-client EventSource streams whose upstream a relay loop reads now.",
+		}, []string{"route"}),
 	}
 	reg.MustRegister(m.connections, m.connectionsTotal, m.eventsIn, m.eventsOut, m.bytesIn, m.bytesOut,
 		m.upstreamConnects, m.upstreamReconnect, m.upstreamFailures, m.droppedFields, m.oversize,
-		m.clientMessages, m.slowDisconnects, m.replayMisses, m.rejected)
+		m.clientMessages, m.slowDisconnects, m.replayMisses, m.rejected, m.relayed)
 	return m
 }
 
@@ -93,6 +98,7 @@ type routeMetrics struct {
 	failures                              *prometheus.CounterVec
 	rejected                              *prometheus.CounterVec
 	clients                               map[string]*clientMetrics
+	relayed                               prometheus.Gauge
 }
 
 // clientMetrics are the series of one route and one client protocol.
@@ -123,6 +129,7 @@ func (m *Metrics) route(path string) *routeMetrics {
 		failures:           m.upstreamFailures.MustCurryWith(prometheus.Labels{"route": path}),
 		rejected:           m.rejected.MustCurryWith(prometheus.Labels{"route": path}),
 		clients:            map[string]*clientMetrics{},
+		relayed:            m.relayed.WithLabelValues(path),
 	}
 	for _, r := range []string{reasonUnreachable, reasonTimeout, reasonStatus, reasonContentType, reasonDropped, reasonProtocol, reasonOversize} {
 		rm.failures.WithLabelValues(r)

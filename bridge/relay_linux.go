@@ -241,13 +241,13 @@ func (l *relayLoop) shut(why error) {
 
 // close ends the loop; sockets still in it leave with errRelayClosed.
 func (l *relayLoop) close() {
-	l.mu.Lock()
-	l.closed = true
-	l.mu.Unlock()
-	var one = [8]byte{1}
-	_, _ = unix.Write(l.wake, one[:])
-	<-l.done
 	l.closeOnce.Do(func() {
+		l.mu.Lock()
+		l.closed = true
+		l.mu.Unlock()
+		var one = [8]byte{1}
+		_, _ = unix.Write(l.wake, one[:])
+		<-l.done
 		unix.Close(l.wake)
 		l.epFile.Close()
 	})

@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"syscall"
 
+	"github.com/ssews/ssews/internal/sockio"
 	"github.com/ssews/ssews/sse"
 )
 
@@ -47,7 +49,10 @@ const (
 // maxChunkLine bounds a chunk-size or trailer line: the size and its extensions.
 const maxChunkLine = 4 << 10
 
-var errChunkLine = errors.New("sse upstream: malformed chunked encoding")
+var (
+	errChunkLine        = errors.New("sse upstream: malformed chunked encoding")
+	errChunkLineTooLong = fmt.Errorf("%w: line over %d bytes", errChunkLine, maxChunkLine)
+)
 
 // newStreamBody reads a body from conn after the response head, starting with the
 // bytes of it that were read with the head.
@@ -159,8 +164,8 @@ func (b *streamBody) chunkLine(line []byte) error {
 func (b *streamBody) nextLine() (line []byte, ok bool, err error) {
 	i := bytes.IndexByte(b.pending, '\n')
 	if i < 0 {
-		if len(b.line)+len(b.pending) > maxChunkLine {
-			return nil, false, fmt.Errorf("%w: line over %d bytes", errChunkLine, maxChunkLine)
+		if len(b.line)+len(b.pending) > maxChunkLine+1 { // +1: a CR whose LF is to come
+			return nil, false, errChunkLineTooLong
 		}
 		b.line = append(b.line, b.pending...)
 		b.pending = b.pending[:0]
@@ -172,7 +177,11 @@ func (b *streamBody) nextLine() (line []byte, ok bool, err error) {
 		line = append(b.line, line...)
 		b.line = b.line[:0]
 	}
-	return bytes.TrimSuffix(line, []byte("\r")), true, nil
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if len(line) > maxChunkLine {
+		return nil, false, errChunkLineTooLong
+	}
+	return line, true, nil
 }
 
 // fill reads more of the socket into pending: from the connection, which waits, or,
@@ -201,6 +210,27 @@ func (b *streamBody) fill() error {
 	}
 	b.err = err
 	return err
+}
+
+// idle reports whether nothing of the upstream's waits to be read: nothing read and
+// not decoded, nothing in the socket, and the socket has not ended.
+func (b *streamBody) idle() bool {
+	if len(b.pending) > 0 || b.conn == nil || b.err != nil {
+		return false
+	}
+	sc, ok := b.conn.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	readable := true
+	if err := raw.Control(func(fd uintptr) { readable = sockio.Readable(fd) }); err != nil {
+		return false
+	}
+	return !readable
 }
 
 // feed gives the body bytes the relay loop read. They must be used up (Read

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ssews/ssews/sse"
 )
 
@@ -21,9 +23,10 @@ type sseUpstream struct {
 	wait    *waitReader
 	// body is the response's body when it is read from a socket of ssews's own,
 	// which the relay loop can read; loop and out are set by relayTo.
-	body *streamBody
-	loop *relayLoop
-	out  relayOut
+	body    *streamBody
+	loop    *relayLoop
+	out     relayOut
+	relayed prometheus.Gauge // counts the streams in a relay loop
 }
 
 // relayOut is a client writer that a stream in the relay loop can write without
@@ -84,9 +87,9 @@ func dialSSE(client *sseClient, cr *clientRequest, maxSize int) dialFunc {
 }
 
 // relayTo lets each hand the stream to loop while out keeps up with it.
-func (u *sseUpstream) relayTo(loop *relayLoop, out relayOut) {
+func (u *sseUpstream) relayTo(loop *relayLoop, out relayOut, relayed prometheus.Gauge) {
 	if u.body != nil {
-		u.loop, u.out = loop, out
+		u.loop, u.out, u.relayed = loop, out, relayed
 	}
 }
 
@@ -94,12 +97,32 @@ func (u *sseUpstream) relayTo(loop *relayLoop, out relayOut) {
 // caller's goroutine. The wait hook runs before each read of the body. A done ctx
 // ends the read, as the request's context.
 func (u *sseUpstream) each(ctx context.Context, fn func(sse.Event) bool) error {
-	if u.loop != nil && u.out != nil {
-		if err, done := u.eachRelayed(ctx, fn); done {
+	for {
+		if u.loop != nil && u.out != nil {
+			err, entered, done := u.eachRelayed(ctx, fn)
+			if done {
+				return err
+			}
+			if entered {
+				// Back for a slow client: once it has caught up and the
+				// upstream pauses, the stream goes back to the loop.
+				u.wait.rejoin = u.mayRejoin
+			} else {
+				u.loop = nil // it never can
+			}
+		}
+		err := u.eachHere(fn)
+		if err != sse.ErrWouldBlock {
 			return err
 		}
+		u.wait.rejoin = nil
 	}
-	return u.eachHere(fn)
+}
+
+// mayRejoin reports whether a stream that left the relay loop can go back: its
+// client has taken everything, and nothing of the upstream's is waiting.
+func (u *sseUpstream) mayRejoin() bool {
+	return !u.out.behind() && u.body.idle()
 }
 
 // eachHere reads the stream on the caller's goroutine.
@@ -122,16 +145,17 @@ func (u *sseUpstream) eachHere(fn func(sse.Event) bool) error {
 // reads and calls fn there, while the caller waits for it to come back: when ctx is
 // done, fn returns false, the event is over size, the client falls behind or the
 // socket ends. done is false when the stream goes on here (eachHere): it could not
-// enter the loop, or came back for a wait (a slow client) or to end (the socket).
-func (u *sseUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (err error, done bool) {
+// enter the loop (entered is false), or came back for a wait (a slow client) or to
+// end (the socket).
+func (u *sseUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (err error, entered, done bool) {
 	r := &relayed{}
 	if !u.out.startRelay(func() { u.loop.leave(r) }) {
-		return nil, false
+		return nil, false, false
 	}
 	fd, ok := u.body.takeSocket()
 	if !ok {
 		u.out.stopRelay()
-		return nil, false
+		return nil, false, false
 	}
 	// What was read with the response head goes first, from here.
 	stopped, stopErr := false, error(nil)
@@ -154,12 +178,14 @@ func (u *sseUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) 
 	switch {
 	case stopped, u.out.behind(), !u.loop.add(r):
 	default:
+		u.relayed.Inc()
 		select {
 		case why = <-left:
 		case <-ctx.Done():
 			u.loop.leave(r)
 			why = <-left
 		}
+		u.relayed.Dec()
 	}
 	if why == errLeaveAsked || why == errRelayClosed {
 		why = nil // the socket is still good
@@ -168,11 +194,11 @@ func (u *sseUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) 
 	u.out.stopRelay()
 	switch {
 	case stopped:
-		return stopErr, true
+		return stopErr, true, true
 	case ctx.Err() != nil:
-		return ctx.Err(), true
+		return ctx.Err(), true, true
 	}
-	return nil, false
+	return nil, true, false
 }
 
 // pump hands fn the events of the bytes the relay loop gave the body. more is true
@@ -216,14 +242,20 @@ func drainAndClose(body io.ReadCloser) {
 
 // waitReader calls hook before each read of the upstream body: the parser reads only
 // when it has no complete event left, so that is when the events so far must go out.
+// Then, when rejoin says so, it answers sse.ErrWouldBlock instead of reading, for
+// the stream to go back to the relay loop.
 type waitReader struct {
-	r    io.Reader
-	hook func()
+	r      io.Reader
+	hook   func()
+	rejoin func() bool
 }
 
 func (w *waitReader) Read(p []byte) (int, error) {
 	if w.hook != nil {
 		w.hook()
+	}
+	if w.rejoin != nil && w.rejoin() {
+		return 0, sse.ErrWouldBlock
 	}
 	return w.r.Read(p)
 }

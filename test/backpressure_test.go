@@ -95,19 +95,29 @@ func TestPerClientWebSocketBackpressure(t *testing.T) {
 	}
 }
 
-// TestPerClientEventSourceBackpressure: an EventSource client of a WebSocket upstream
-// that stops reading holds the upstream's reader back, and then gets every event in
+// TestPerClientEventSourceBackpressure: an EventSource client that stops reading
+// holds its upstream back (a WebSocket upstream's reader; an SSE upstream's stream,
+// which leaves the relay loop for a blocking write), and then gets every event in
 // order.
 func TestPerClientEventSourceBackpressure(t *testing.T) {
 	t.Parallel()
-	f := newFirehose()
-	p := startProxy(t, map[string]string{"SSEWS_ROUTES": routes("/fh", wsURL(newWSBackend(t, f.ws).URL))})
-	s := openSSE(t, p.url+"/fh", nil)
-	f.expectHeldBack(t)
-	for i := range backpressureTotal {
-		if ev := s.nextData(t); ev.Data != f.message(i) {
-			t.Fatalf("event %d: got %.20q", i, ev.Data)
-		}
+	for _, kind := range []string{"ws", "sse"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			f := newFirehose()
+			upstream := newSSEBackend(t, f.sse).URL
+			if kind == "ws" {
+				upstream = wsURL(newWSBackend(t, f.ws).URL)
+			}
+			p := startProxy(t, map[string]string{"SSEWS_ROUTES": routes("/fh", upstream)})
+			s := openSSE(t, p.url+"/fh", nil)
+			f.expectHeldBack(t)
+			for i := range backpressureTotal {
+				if ev := s.nextData(t); ev.Data != f.message(i) {
+					t.Fatalf("event %d: got %.20q", i, ev.Data)
+				}
+			}
+			recv(t, f.done, "the upstream's last write")
+		})
 	}
-	recv(t, f.done, "the upstream's last write")
 }

@@ -1,0 +1,129 @@
+package test
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// waitGauge waits until a gauge is exactly want.
+func waitGauge(tb testing.TB, p *proxy, series string, want float64) {
+	tb.Helper()
+	deadline := time.After(wait)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if v, _ := metricValue(tb, p, series); v == want {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			v, ok := metricValue(tb, p, series)
+			tb.Fatalf("%s = %v (exists %v); want %v", series, v, ok, want)
+		}
+	}
+}
+
+const relayedSeries = `ssews_relayed_streams{route="/r"}`
+
+// TestRelayLoopStream: a per-client EventSource stream of a plain http:// upstream
+// runs on the relay loop, and goes on across an upstream drop (the socket ends in
+// the loop; the stream reconnects with the last id and comes back to the loop) until
+// its client leaves, which ends the upstream request and takes it out of the loop.
+func TestRelayLoopStream(t *testing.T) {
+	t.Parallel()
+	send := make(chan string)
+	var up *backend
+	up = newSSEBackend(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if n > 1 {
+			write(w, "id: 3\ndata: three\n\n")
+			up.holdOpen(r)
+			return
+		}
+		for {
+			select {
+			case chunk, ok := <-send:
+				if !ok {
+					return // ends this connection
+				}
+				write(w, chunk)
+			case <-r.Context().Done():
+				return
+			}
+		}
+	})
+	p := startProxy(t, map[string]string{"SSEWS_ROUTES": routes("/r", up.URL)})
+	s := openSSE(t, p.url+"/r", nil)
+	send <- "id: 1\ndata: one\n\n"
+	if ev := s.nextData(t); ev.Data != "one" || ev.ID != "1" {
+		t.Fatalf("got %+v; want one, id 1", ev)
+	}
+	waitGauge(t, p, relayedSeries, 1)
+	// An event cut across reads, then the upstream drops.
+	send <- "id: 2\nda"
+	send <- "ta: two\n\n"
+	close(send)
+	if ev := s.nextData(t); ev.Data != "two" || ev.ID != "2" {
+		t.Fatalf("got %+v; want two, id 2", ev)
+	}
+	first := recv(t, up.requests, "the first upstream request")
+	if id := first.Header.Get("Last-Event-ID"); id != "" {
+		t.Fatalf("first request: Last-Event-ID %q", id)
+	}
+	again := recv(t, up.requests, "the reconnection")
+	if id := again.Header.Get("Last-Event-ID"); id != "2" {
+		t.Fatalf("reconnection: Last-Event-ID %q; want 2", id)
+	}
+	if ev := s.nextData(t); ev.Data != "three" || ev.ID != "3" {
+		t.Fatalf("after the reconnection: got %+v; want three, id 3", ev)
+	}
+	waitGauge(t, p, relayedSeries, 1)
+	s.close()
+	recv(t, up.gone, "the upstream request's end after the client left")
+	waitGauge(t, p, relayedSeries, 0)
+}
+
+// TestRelayLoopSlowClientComesBack: a client that stops reading takes its stream out
+// of the relay loop (it then holds the upstream back), gets every event in order when
+// it reads again, and the stream comes back to the loop once it has caught up.
+func TestRelayLoopSlowClientComesBack(t *testing.T) {
+	t.Parallel()
+	f := newFirehose()
+	more := make(chan struct{})
+	up := newSSEBackend(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		bw := bufio.NewWriter(w)
+		for i := range backpressureTotal {
+			if _, err := fmt.Fprintf(bw, "data: %s\n\n", f.message(i)); err != nil {
+				return
+			}
+		}
+		bw.Flush()
+		w.(http.Flusher).Flush()
+		close(f.done)
+		select {
+		case <-more:
+			write(w, "data: after\n\n")
+		case <-r.Context().Done():
+			return
+		}
+		<-r.Context().Done()
+	})
+	p := startProxy(t, map[string]string{"SSEWS_ROUTES": routes("/r", up.URL)})
+	s := openSSE(t, p.url+"/r", nil)
+	f.expectHeldBack(t)
+	waitGauge(t, p, relayedSeries, 0) // out of the loop while the client is behind
+	for i := range backpressureTotal {
+		if ev := s.nextData(t); ev.Data != f.message(i) {
+			t.Fatalf("event %d: got %.20q", i, ev.Data)
+		}
+	}
+	recv(t, f.done, "the upstream's last write")
+	waitGauge(t, p, relayedSeries, 1)
+	close(more)
+	if ev := s.nextData(t); ev.Data != "after" {
+		t.Fatalf("after coming back: got %.20q", ev.Data)
+	}
+}
