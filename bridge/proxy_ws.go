@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gorilla/websocket"
 
@@ -27,7 +28,7 @@ func (e *directionError) Unwrap() error { return e.err }
 func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientRequest) {
 	ctx, cancel := rt.clientContext(r)
 	defer cancel()
-	upConn, err := dialWSUpstream(ctx, rt.dialer, cr, cr.lastEventID, websocket.Subprotocols(r))
+	upConn, err := dialWSUpstream(ctx, rt.dialer, cr, cr.lastEventID, websocket.Subprotocols(r), true)
 	if err != nil {
 		if ctx.Err() == nil {
 			rt.metrics.failures.WithLabelValues(failureReason(err)).Inc()
@@ -43,6 +44,9 @@ func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientReque
 	clientConn, err := ws.Upgrade(&rt.srv.upgrader, w, r, hdr)
 	if err != nil {
 		upConn.Close()
+		return
+	}
+	if rt.tunnelWS(upConn, clientConn, cr) {
 		return
 	}
 	// Each side's reader goroutine hands its messages straight to the other side
@@ -106,6 +110,37 @@ func (rt *route) proxyWS(w http.ResponseWriter, r *http.Request, cr *clientReque
 	toClient = newWSBatch(cl, rt.metrics.clients[clientWS])
 	stopDrain = context.AfterFunc(rt.srv.drainCtx, func() { finish(errDraining) })
 	close(both)
+}
+
+// tunnelWS relays the session on a relay loop (wsTunnel) when it can; false when
+// it cannot, and nothing changed.
+func (rt *route) tunnelWS(upConn, clientConn *websocket.Conn, cr *clientRequest) bool {
+	t, ok := rt.newTunnel(upConn, clientConn)
+	if !ok {
+		return false
+	}
+	release := cr.lease.handOff()
+	disconnected := rt.connected(clientWS, cr.remoteAddr)
+	// Shutdown drains the tunnel; once it has ended, the drain is not needed.
+	var stopDrain atomic.Pointer[func() bool]
+	var finished atomic.Bool
+	t.start(func(why error) {
+		finished.Store(true)
+		if stop := stopDrain.Load(); stop != nil {
+			(*stop)()
+		}
+		if rt.srv.Draining() {
+			why = errDraining
+		}
+		disconnected(why)
+		release()
+	})
+	stop := context.AfterFunc(rt.srv.drainCtx, t.drain)
+	stopDrain.Store(&stop)
+	if finished.Load() {
+		stop()
+	}
+	return true
 }
 
 // closeProxied closes both sides, passing on the close code of the side that ended

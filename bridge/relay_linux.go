@@ -11,6 +11,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -40,9 +41,17 @@ type relayLoop struct {
 
 	// The loop's own, touched by nothing else.
 	streams map[int32]*relayed
+	ticking map[int32]*relayed // those with an onTick
 	next    int32
 	buf     []byte // every read, shared: a handler uses the bytes up or copies them
-	done    chan struct{}
+	// scratch is where handlers build what they write: what a socket does not
+	// take is copied out of it before the next handler runs.
+	scratch []byte
+	// now is the time of the loop's last wake-up: a clock for handlers that need
+	// no more than that.
+	now   time.Time
+	timer int // timerfd of the ticks
+	done  chan struct{}
 }
 
 // relayed is a socket in the loop.
@@ -54,7 +63,18 @@ type relayed struct {
 	// left runs once, on the loop, when the socket has left it: with nil when
 	// onData asked, errLeaveAsked after leave, else how the socket ended.
 	left func(error)
+	// onWritable, when set, runs when the socket takes writes again, after its
+	// handler asked (relayLoop.want).
+	onWritable func()
+	// onTick, when set, runs every tick of the loop with the loop's clock.
+	onTick func(now time.Time)
+	// events is what the loop waits for on the socket: reads unless the handler
+	// paused them, writes when it asked.
+	events uint32
 }
+
+// tickID is the epoll data of the loop's timer.
+const tickID = -1
 
 // errLeaveAsked is why a socket left the loop when something outside it asked
 // (relayLoop.leave).
@@ -64,7 +84,8 @@ var errLeaveAsked = errors.New("relay: leave asked")
 // the busiest stream, shared by all of its streams.
 const relayReadSize = 64 << 10
 
-func newRelayLoop() (*relayLoop, error) {
+// newRelayLoop starts a loop whose handlers' onTick run every tick.
+func newRelayLoop(tick time.Duration) (*relayLoop, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("relay loop: epoll: %w", err)
@@ -86,11 +107,20 @@ func newRelayLoop() (*relayLoop, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("relay loop: %w", err)
 	}
-	l := &relayLoop{epfd: epfd, epFile: os.NewFile(uintptr(epfd), "relay epoll"), wake: wake,
-		streams: map[int32]*relayed{}, buf: make([]byte, relayReadSize), done: make(chan struct{})}
+	timer, err := newTicker(epfd, tick)
+	if err != nil {
+		unix.Close(wake)
+		unix.Close(epfd)
+		return nil, err
+	}
+	l := &relayLoop{epfd: epfd, epFile: os.NewFile(uintptr(epfd), "relay epoll"), wake: wake, timer: timer,
+		streams: map[int32]*relayed{}, ticking: map[int32]*relayed{},
+		buf: make([]byte, relayReadSize), scratch: make([]byte, 0, 2*relayReadSize),
+		now: time.Now(), done: make(chan struct{})}
 	ep, err := l.epFile.SyscallConn()
 	if err != nil {
 		unix.Close(wake)
+		unix.Close(timer)
 		l.epFile.Close()
 		return nil, fmt.Errorf("relay loop: %w", err)
 	}
@@ -102,29 +132,54 @@ func newRelayLoop() (*relayLoop, error) {
 // add puts r's socket in the loop. It reports false, and r.left never runs, when
 // the loop has closed.
 func (l *relayLoop) add(r *relayed) bool {
-	return l.post(func() {
+	return l.post(func() { l.addNow(r) })
+}
+
+// addNow is add on the loop.
+func (l *relayLoop) addNow(r *relayed) {
+	l.next++
+	for l.next <= wakeID || l.streams[l.next] != nil {
+		if l.next < wakeID {
+			l.next = wakeID
+		}
 		l.next++
-		for l.next == wakeID || l.streams[l.next] != nil {
-			l.next++
-		}
-		r.id = l.next
-		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: r.id}
-		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, r.fd, &ev); err != nil {
-			r.left(fmt.Errorf("relay loop: epoll_ctl: %w", err))
-			return
-		}
-		l.streams[r.id] = r
-	})
+	}
+	r.id = l.next
+	r.events = unix.EPOLLIN
+	ev := unix.EpollEvent{Events: r.events, Fd: r.id}
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, r.fd, &ev); err != nil {
+		r.left(fmt.Errorf("relay loop: epoll_ctl: %w", err))
+		return
+	}
+	l.streams[r.id] = r
+	if r.onTick != nil {
+		l.ticking[r.id] = r
+	}
+}
+
+// want sets what the loop waits for on r's socket: reads (unless paused for
+// backpressure) and writes (while the handler has bytes the socket did not take).
+// It runs on the loop.
+func (l *relayLoop) want(r *relayed, read, write bool) {
+	var events uint32
+	if read {
+		events |= unix.EPOLLIN
+	}
+	if write {
+		events |= unix.EPOLLOUT
+	}
+	if events == r.events || l.streams[r.id] != r {
+		return
+	}
+	r.events = events
+	ev := unix.EpollEvent{Events: events, Fd: r.id}
+	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, r.fd, &ev)
 }
 
 // leave takes r's socket out of the loop, unless it has left already; r.left runs
 // with errLeaveAsked. Call it after add.
 func (l *relayLoop) leave(r *relayed) {
-	l.post(func() {
-		if l.streams[r.id] == r {
-			l.drop(r, errLeaveAsked)
-		}
-	})
+	l.post(func() { l.drop(r, errLeaveAsked) })
 }
 
 // post runs cmd on the loop; false when the loop has closed.
@@ -162,15 +217,36 @@ func (l *relayLoop) loop() {
 			case n == 0:
 				return false // wait until the set is readable again
 			}
+			l.now = time.Now()
 			for _, ev := range events[:n] {
-				if ev.Fd == wakeID {
+				switch ev.Fd {
+				case wakeID:
 					if !l.runCommands() {
 						return true
 					}
 					continue
+				case tickID:
+					l.tick()
+					continue
 				}
-				if r := l.streams[ev.Fd]; r != nil {
+				r := l.streams[ev.Fd]
+				if r == nil {
+					continue
+				}
+				if ev.Events&unix.EPOLLOUT != 0 && r.onWritable != nil {
+					r.onWritable()
+					if l.streams[ev.Fd] != r {
+						continue
+					}
+				}
+				switch {
+				case ev.Events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) == 0:
+				case r.events&unix.EPOLLIN != 0:
 					l.read(r)
+				case ev.Events&(unix.EPOLLHUP|unix.EPOLLERR) != 0:
+					// Reads are paused, and the socket failed: what it still
+					// holds would be reported again and again.
+					l.drop(r, unix.ECONNRESET)
 				}
 			}
 		}
@@ -202,11 +278,43 @@ func (l *relayLoop) read(r *relayed) {
 	}
 }
 
-// drop takes r's socket out of the set and tells r why.
+// drop takes r's socket out of the set, unless it left already, and tells r why.
 func (l *relayLoop) drop(r *relayed, why error) {
+	if l.streams[r.id] != r {
+		return
+	}
 	delete(l.streams, r.id)
+	delete(l.ticking, r.id)
 	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, r.fd, nil)
 	r.left(why)
+}
+
+// tick runs the handlers that asked for ticks.
+func (l *relayLoop) tick() {
+	var b [8]byte
+	_, _ = unix.Read(l.timer, b[:])
+	for _, r := range l.ticking {
+		r.onTick(l.now)
+	}
+}
+
+// newTicker returns a timerfd that fires every tick, in the set epfd.
+func newTicker(epfd int, tick time.Duration) (int, error) {
+	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("relay loop: timerfd: %w", err)
+	}
+	every := unix.NsecToTimespec(tick.Nanoseconds())
+	if err := unix.TimerfdSettime(fd, 0, &unix.ItimerSpec{Interval: every, Value: every}, nil); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("relay loop: timerfd: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: tickID}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("relay loop: epoll_ctl: %w", err)
+	}
+	return fd, nil
 }
 
 // runCommands runs what was posted; false when the loop is closing.
@@ -249,6 +357,7 @@ func (l *relayLoop) close() {
 		_, _ = unix.Write(l.wake, one[:])
 		<-l.done
 		unix.Close(l.wake)
+		unix.Close(l.timer)
 		l.epFile.Close()
 	})
 }

@@ -64,7 +64,7 @@ func (p *probe) expectNoLeave(t *testing.T) {
 
 func newTestLoop(t *testing.T) *relayLoop {
 	t.Helper()
-	l, err := newRelayLoop()
+	l, err := newRelayLoop(time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestRelayLoopSocketEnd(t *testing.T) {
 }
 
 func TestRelayLoopLeaveAndClose(t *testing.T) {
-	l, err := newRelayLoop()
+	l, err := newRelayLoop(time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,10 @@
 
 package bridge
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // relayLoop needs epoll: elsewhere every stream is read on a goroutine of its own.
 type relayLoop struct{}
@@ -18,7 +21,7 @@ var (
 	errRelayClosed = errors.New("relay loop closed")
 )
 
-func newRelayLoop() (*relayLoop, error) { return nil, nil }
+func newRelayLoop(time.Duration) (*relayLoop, error) { return nil, nil }
 
 func (l *relayLoop) add(*relayed) bool { return false }
 func (l *relayLoop) leave(*relayed)    {}

@@ -162,8 +162,16 @@ func (s *Server) watcher() *closeWatcher {
 // none (no epoll, or the server has closed).
 func (s *Server) relayLoop() *relayLoop {
 	s.relayOnce.Do(func() {
+		// Ticks drive the relayed WebSocket sessions' heartbeats: a quarter of
+		// the shortest, at most a second.
+		tick := time.Second
+		for _, rt := range s.routes {
+			if hb := rt.cfg.Heartbeat; hb > 0 {
+				tick = min(tick, max(hb/4, 10*time.Millisecond))
+			}
+		}
 		for range runtime.GOMAXPROCS(0) {
-			l, err := newRelayLoop()
+			l, err := newRelayLoop(tick)
 			if err != nil {
 				s.log.Warn("per-client EventSource streams are read on a goroutine each", "err", err)
 			}

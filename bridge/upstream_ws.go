@@ -1,6 +1,8 @@
 package bridge
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -41,7 +43,10 @@ type wsUpstream struct {
 // dialWSUpstream opens a WebSocket upstream connection for cr, resuming after lastID
 // through the route's resume parameter. subprotocols are offered as the client
 // offered them (proxy path only).
-func dialWSUpstream(ctx context.Context, dialer *websocket.Dialer, cr *clientRequest, lastID string, subprotocols []string) (*websocket.Conn, error) {
+//
+// With forTunnel, a plain ws:// connection is recorded during the handshake
+// (headConn), so that a wsTunnel can take it over.
+func dialWSUpstream(ctx context.Context, dialer *websocket.Dialer, cr *clientRequest, lastID string, subprotocols []string, forTunnel bool) (*websocket.Conn, error) {
 	u := upstreamURLWithResume(cr.upstream, cr.route.ResumeParam, lastID)
 	h := cr.header.Clone()
 	d := *dialer
@@ -49,7 +54,7 @@ func dialWSUpstream(ctx context.Context, dialer *websocket.Dialer, cr *clientReq
 	// gorilla reads the handshake response under its own deadline only; a client that
 	// leaves, or shutdown, must not wait for it. The dial records its connection, and
 	// ctx ending first cuts the read short.
-	dialed := &dialedConn{}
+	dialed := &dialedConn{record: forTunnel && u.Scheme == "ws"}
 	stop := context.AfterFunc(ctx, dialed.abort)
 	conn, resp, err := d.DialContext(context.WithValue(ctx, dialedKey{}, dialed), u.String(), h)
 	if !stop() && err == nil {
@@ -75,7 +80,7 @@ func dialWSUpstream(ctx context.Context, dialer *websocket.Dialer, cr *clientReq
 // dialWS returns a dialFunc that reads a WebSocket upstream as events.
 func dialWS(dialer *websocket.Dialer, cr *clientRequest, opts ws.Options) dialFunc {
 	return func(ctx context.Context, lastID string) (upstreamConn, error) {
-		conn, err := dialWSUpstream(ctx, dialer, cr, lastID, nil)
+		conn, err := dialWSUpstream(ctx, dialer, cr, lastID, nil, false)
 		if err != nil {
 			return nil, err
 		}
@@ -168,6 +173,9 @@ type dialedConn struct {
 	mu      sync.Mutex
 	conn    net.Conn
 	aborted bool
+	// record: the connection is dialled as a headConn, for a relay that may take
+	// it over after the handshake (wsTunnel).
+	record bool
 }
 
 // abort makes the dial's pending read or write fail at once.
@@ -197,8 +205,50 @@ func trackingDial(nd *net.Dialer) func(ctx context.Context, network, addr string
 			return nil, err
 		}
 		if d, ok := ctx.Value(dialedKey{}).(*dialedConn); ok {
+			if tc, isTCP := c.(*net.TCPConn); isTCP && d.record {
+				c = &headConn{TCPConn: tc, recording: true}
+			}
 			d.set(c)
 		}
 		return c, nil
 	}
+}
+
+// headConn records what a WebSocket dial reads, so that what gorilla's reader took
+// past the handshake's response is known (rest) to a relay that takes the socket
+// over from gorilla: gorilla gives no access to its buffer.
+type headConn struct {
+	*net.TCPConn
+	recording bool
+	rec       []byte
+}
+
+func (c *headConn) Read(p []byte) (int, error) {
+	n, err := c.TCPConn.Read(p)
+	if c.recording {
+		c.rec = append(c.rec, p[:n]...)
+	}
+	return n, err
+}
+
+// rest stops the recording and returns what was read after the 101 response (a
+// proxy's CONNECT answer may come before it); false when that cannot be told.
+func (c *headConn) rest() ([]byte, bool) {
+	c.recording = false
+	rec := bytes.NewReader(c.rec)
+	br := bufio.NewReader(rec)
+	for {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			return nil, false
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusSwitchingProtocols {
+			break
+		}
+	}
+	n := br.Buffered() + rec.Len()
+	rest := bytes.Clone(c.rec[len(c.rec)-n:])
+	c.rec = nil
+	return rest, true
 }

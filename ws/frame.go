@@ -2,6 +2,7 @@ package ws
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 
 	"github.com/gorilla/websocket"
 )
@@ -34,6 +35,23 @@ func AppendFrameHeader(dst []byte, binaryMsg bool, n int) []byte {
 	default:
 		return binary.BigEndian.AppendUint64(append(dst, op, 127), uint64(n))
 	}
+}
+
+// AppendControlFrame appends a close, ping or pong frame with payload (at most 125
+// bytes) to dst: unmasked from a server, masked with a fresh key from a client.
+func AppendControlFrame(dst []byte, opcode int, payload []byte, masked bool) []byte {
+	const fin, mask = 0x80, 0x80
+	payload = payload[:min(len(payload), 125)]
+	if !masked {
+		return append(append(dst, byte(fin|opcode), byte(len(payload))), payload...)
+	}
+	dst = append(dst, byte(fin|opcode), byte(mask|len(payload)))
+	dst = binary.BigEndian.AppendUint32(dst, rand.Uint32())
+	key := dst[len(dst)-4:]
+	for i, b := range payload {
+		dst = append(dst, b^key[i%4])
+	}
+	return dst
 }
 
 // TryWriteFrames writes frames (from ServerFrame) on the spot when nothing else is

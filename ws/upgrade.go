@@ -61,3 +61,16 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // Unwrap lets http.ResponseController reach the original ResponseWriter.
 func (h *hijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+// Socket returns the network connection under c, from Upgrade or BatchingDialer,
+// for a relay that takes it over before anyone has read from c: false when c is not
+// one, or something was read. A connection from Upgrade has nothing in gorilla's
+// reader then; a dialled one may have what came with the handshake's answer,
+// which the caller must find on its own.
+func Socket(c *websocket.Conn) (net.Conn, bool) {
+	b, ok := c.NetConn().(*batchConn)
+	if !ok || (b.br != nil && b.br.Buffered() > 0) {
+		return nil, false
+	}
+	return b.Conn, true
+}

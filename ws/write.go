@@ -1,9 +1,7 @@
 package ws
 
 import (
-	"encoding/binary"
 	"errors"
-	"math/rand/v2"
 	"runtime"
 	"time"
 
@@ -94,13 +92,7 @@ func (c *Conn) tryPing() bool {
 // pingFrame is an empty ping (RFC 6455 section 5.5.2): masked, with a fresh key,
 // from a client's connection (BatchingDialer), unmasked from a server's.
 func pingFrame(masked bool) []byte {
-	const fin, ping, mask = 0x80, 0x9, 0x80
-	if !masked {
-		return []byte{fin | ping, 0}
-	}
-	f := []byte{fin | ping, mask, 0, 0, 0, 0}
-	binary.BigEndian.PutUint32(f[2:], rand.Uint32()) // payload empty: nothing to mask
-	return f
+	return AppendControlFrame(nil, websocket.PingMessage, nil, masked)
 }
 
 // writeQueued writes everything queued, back to back, so a burst costs one

@@ -1,0 +1,440 @@
+//go:build linux
+
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/sys/unix"
+
+	"github.com/ssews/ssews/ws"
+)
+
+// wsTunnel is a per-client WebSocket session between a client and a WebSocket
+// upstream, both plain TCP, relayed on a relay loop as nginx relays one: the bytes
+// of each side go to the other as they come, frames unchanged, with no goroutine,
+// no buffer per message and no wake-up per message. Frames are followed
+// (ws.FrameScanner) for what the session must still do itself: the size limit,
+// RFC 6455's framing rules, close codes (a close frame with no status becomes
+// 1000, as in the gorilla-based proxy), its own pings to each side (both sides'
+// own pings and pongs pass through), counts for the metrics, and the ending.
+//
+// Backpressure is TCP's: while one side has not taken what was written to it, the
+// other side is not read. A side that takes nothing for the write timeout, or says
+// nothing for two heartbeats, is lost.
+type wsTunnel struct {
+	rt   *route
+	loop *relayLoop
+	cl   *tunnelSide
+	up   *tunnelSide
+	// finish runs once the tunnel has ended, with why (nil: a close handshake).
+	finish func(why error)
+	ended  bool
+	// closing is when a close handshake began (a close went one way).
+	closing time.Time
+	// rest is what the upstream sent with its handshake's answer; originals, the
+	// connections the sockets were taken from, until start.
+	rest      []byte
+	originals [2]net.Conn
+}
+
+// tunnelSide is one of a tunnel's two connections.
+type tunnelSide struct {
+	t      *wsTunnel
+	peer   *tunnelSide
+	r      relayed
+	client bool // the client's side; else the upstream's
+	sc     *ws.FrameScanner
+	// out holds what this side has not taken yet; nil when it has taken
+	// everything.
+	out []byte
+	// ctl is the control frame (header and payload) being read from this side:
+	// control frames are passed on whole, or answered.
+	ctl []byte
+	// pending holds our own frames for this side until what goes to it is
+	// between frames.
+	pending []byte
+	// lastRead is when this side was last heard; lastPing when we last pinged it.
+	lastRead, lastPing time.Time
+	blockedSince       time.Time // out has been waiting since
+	sentClose          bool      // a close frame came from this side
+	gotClose           bool      // a close frame went to this side
+	// msgs and bytes count the data messages from this side since the last
+	// commit to the metrics.
+	msgs, bytes int
+}
+
+// tunnelCloseWait is how long a close handshake may take once one side closed.
+const tunnelCloseWait = 5 * time.Second
+
+// newTunnel prepares to relay the session of upConn and clientConn on a relay
+// loop, when both are plain TCP connections that it can take over; false leaves
+// them as they are. start begins the relay.
+func (rt *route) newTunnel(upConn, clientConn *websocket.Conn) (*wsTunnel, bool) {
+	loop := rt.srv.relayLoop()
+	if loop == nil {
+		return nil, false
+	}
+	upNet, ok := ws.Socket(upConn)
+	if !ok {
+		return nil, false
+	}
+	hc, ok := upNet.(*headConn)
+	if !ok {
+		return nil, false
+	}
+	rest, ok := hc.rest()
+	if !ok {
+		return nil, false
+	}
+	clNet, ok := ws.Socket(clientConn)
+	if !ok {
+		return nil, false
+	}
+	upFD, err := dupSocket(hc.TCPConn)
+	if err != nil {
+		return nil, false
+	}
+	clFD, err := dupSocket(clNet)
+	if err != nil {
+		unix.Close(upFD)
+		return nil, false
+	}
+	now := time.Now()
+	t := &wsTunnel{rt: rt, loop: loop, rest: rest, originals: [2]net.Conn{hc, clNet}}
+	limit := rt.cfg.MaxMessage
+	t.cl = &tunnelSide{t: t, client: true, sc: ws.NewFrameScanner(true, limit), lastRead: now, lastPing: now}
+	t.up = &tunnelSide{t: t, sc: ws.NewFrameScanner(false, limit), lastRead: now, lastPing: now}
+	t.cl.peer, t.up.peer = t.up, t.cl
+	for s, fd := range map[*tunnelSide]int{t.cl: clFD, t.up: upFD} {
+		s.r = relayed{fd: fd, onData: s.onData, left: s.left, onWritable: s.onWritable, onTick: s.onTick}
+	}
+	return t, true
+}
+
+// start closes the connections the tunnel's sockets came from and hands the
+// sockets to the loop; finish runs, once, when the session ends.
+func (t *wsTunnel) start(finish func(error)) {
+	t.finish = finish
+	for _, c := range t.originals {
+		c.Close()
+	}
+	t.originals = [2]net.Conn{}
+	if !t.loop.post(func() {
+		if t.ended { // drained before it started
+			return
+		}
+		t.loop.addNow(&t.up.r)
+		t.loop.addNow(&t.cl.r)
+		if len(t.rest) > 0 {
+			t.up.onData(t.rest) // what came with the handshake's answer
+		}
+		t.rest = nil
+	}) {
+		t.ended = true
+		unix.Close(t.up.r.fd)
+		unix.Close(t.cl.r.fd)
+		finish(errRelayClosed)
+	}
+}
+
+// dupSocket returns a descriptor of its own for conn's socket.
+func dupSocket(conn net.Conn) (int, error) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return -1, errors.New("no socket")
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	var derr error
+	if err := raw.Control(func(s uintptr) { fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return -1, err
+	}
+	return fd, derr
+}
+
+// drain ends the tunnel for shutdown: 1001 both ways.
+func (t *wsTunnel) drain() {
+	t.loop.post(func() {
+		if t.ended {
+			return
+		}
+		t.cl.say(websocket.CloseGoingAway, "server shutting down")
+		t.up.say(websocket.CloseGoingAway, "")
+		t.end(errDraining)
+	})
+}
+
+// onData passes on what this side sent.
+func (s *tunnelSide) onData(b []byte) bool {
+	t, to := s.t, s.peer
+	if t.ended {
+		return true
+	}
+	s.lastRead = t.loop.now
+	to.startWrite()
+	for len(b) > 0 {
+		n, res, err := s.sc.Scan(b)
+		if err != nil {
+			s.fail(err)
+			return true
+		}
+		f := s.sc.Frame()
+		switch {
+		case res == ws.ScanHeader && f.IsControl():
+			s.ctl = append(s.ctl[:0], s.sc.Header()...)
+		case res == ws.ScanHeader:
+			to.out = append(to.out, s.sc.Header()...)
+		case res == ws.ScanPayload && f.IsControl():
+			s.ctl = append(s.ctl, b[:n]...)
+		case res == ws.ScanPayload:
+			to.out = append(to.out, b[:n]...)
+		}
+		b = b[n:]
+		if res != ws.ScanMore && s.sc.FrameDone() {
+			s.frameDone(f)
+			if t.ended {
+				return true
+			}
+		}
+	}
+	s.commitCounts()
+	to.endWrite()
+	if len(to.out) > 0 { // backpressure: hear no more from this side until it has
+		t.loop.want(&s.r, false, len(s.out) > 0)
+	}
+	return true
+}
+
+// frameDone handles the end of a frame from this side.
+func (s *tunnelSide) frameDone(f ws.Frame) {
+	to := s.peer
+	switch {
+	case !f.IsControl():
+		if f.Fin {
+			s.msgs++
+			s.bytes += int(s.sc.MessageLen())
+		}
+	case f.Opcode == websocket.CloseMessage:
+		s.sentClose = true
+		code, text := closePayload(s.ctl, f)
+		to.out = ws.AppendControlFrame(to.out, websocket.CloseMessage, websocket.FormatCloseMessage(code, text), !to.client)
+		to.gotClose = true
+		if !s.gotClose {
+			s.t.closing = s.t.loop.now // the other side is to answer
+		} else {
+			s.t.end(nil) // the answer to a close: the handshake is over
+			return
+		}
+	default: // ping and pong pass through
+		to.out = append(to.out, s.ctl...)
+	}
+	to.out = append(to.out, to.pending...)
+	to.pending = to.pending[:0]
+}
+
+// closePayload returns the code and text of a close frame read whole into ctl
+// (header and payload, unmasked here): 1000 for one with no status, which may not
+// go on the wire.
+func closePayload(ctl []byte, f ws.Frame) (int, string) {
+	p := append([]byte(nil), ctl[len(ctl)-int(f.Len):]...)
+	if f.Masked {
+		for i := range p {
+			p[i] ^= f.Key[i%4]
+		}
+	}
+	if len(p) < 2 {
+		return websocket.CloseNormalClosure, ""
+	}
+	return int(p[0])<<8 | int(p[1]), string(p[2:])
+}
+
+// say queues a close frame of ours for this side.
+func (s *tunnelSide) say(code int, text string) {
+	s.control(websocket.CloseMessage, websocket.FormatCloseMessage(code, text))
+	s.gotClose = true
+}
+
+// control queues a control frame of ours for this side, between the frames passed
+// on to it; the caller writes it (endWrite, end). It never takes the loop's
+// scratch buffer, which the other side may be using.
+func (s *tunnelSide) control(op int, payload []byte) {
+	if s.peer.sc.AtBoundary() {
+		s.out = ws.AppendControlFrame(s.out, op, payload, !s.client)
+	} else {
+		s.pending = ws.AppendControlFrame(s.pending, op, payload, !s.client)
+	}
+}
+
+// startWrite makes out ready to take bytes: the loop's scratch buffer, unless this
+// side holds bytes already.
+func (s *tunnelSide) startWrite() {
+	if len(s.out) == 0 {
+		s.out = s.t.loop.scratch[:0]
+	}
+}
+
+// endWrite writes out, and keeps what the socket did not take.
+func (s *tunnelSide) endWrite() {
+	if len(s.out) == 0 {
+		s.out = nil
+		return
+	}
+	n, err := writeNow(s.r.fd, s.out)
+	if err != nil && err != unix.EAGAIN {
+		s.out = nil
+		if !s.t.ended {
+			s.lost(fmt.Errorf("write: %w", err))
+		}
+		return
+	}
+	rest := s.out[n:]
+	scratch := unsafe.SliceData(s.out) == unsafe.SliceData(s.t.loop.scratch)
+	switch {
+	case len(rest) == 0:
+		s.out = nil
+		s.blockedSince = time.Time{}
+	case scratch:
+		s.out = append([]byte(nil), rest...)
+	default:
+		s.out = s.out[:copy(s.out, rest)]
+	}
+	if s.out != nil && s.blockedSince.IsZero() {
+		s.blockedSince = s.t.loop.now
+	}
+	s.t.loop.want(&s.r, s.peer.out == nil && !s.t.ended, s.out != nil)
+}
+
+// onWritable writes what this side did not take, and reads the other side again
+// once this one has taken everything.
+func (s *tunnelSide) onWritable() {
+	s.endWrite()
+	if s.out == nil && !s.t.ended {
+		s.t.loop.want(&s.peer.r, true, s.peer.out != nil)
+	}
+}
+
+// onTick pings a quiet side and ends the session when a side is gone quiet for two
+// heartbeats, takes no writes for the write timeout, or a close is not answered.
+func (s *tunnelSide) onTick(now time.Time) {
+	t := s.t
+	if t.ended {
+		return
+	}
+	interval := t.rt.cfg.Heartbeat
+	switch {
+	case !t.closing.IsZero() && now.Sub(t.closing) > tunnelCloseWait:
+		t.end(errors.New("close not answered"))
+	case s.out != nil && now.Sub(s.blockedSince) > t.rt.srv.opts.WriteTimeout:
+		s.lost(errors.New("write timeout"))
+	case interval > 0 && now.Sub(s.lastRead) >= 2*interval:
+		s.lost(errors.New("no pong within two heartbeats"))
+	case interval > 0 && now.Sub(s.lastRead) >= interval && now.Sub(s.lastPing) >= interval:
+		s.lastPing = now
+		s.control(websocket.PingMessage, nil)
+		s.endWrite()
+	}
+}
+
+// left is told how this side's socket left the loop.
+func (s *tunnelSide) left(err error) {
+	if !s.t.ended {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF // gone without a close handshake
+		}
+		s.lost(err)
+	}
+}
+
+// lost ends the session for a side gone without a close handshake: the other side
+// gets the code that says so.
+func (s *tunnelSide) lost(err error) {
+	if s.client {
+		s.peer.say(websocket.CloseGoingAway, "client connection lost")
+	} else {
+		s.t.rt.log.Warn("upstream connection lost", "err", err)
+		s.peer.say(closeBadGateway, "upstream connection lost")
+	}
+	s.t.end(&directionError{fromUpstream: !s.client, err: err})
+}
+
+// fail ends the session for a frame this side may not send.
+func (s *tunnelSide) fail(err error) {
+	rt := s.t.rt
+	tooBig := errors.Is(err, ws.ErrMessageTooBig)
+	switch {
+	case s.client && tooBig:
+		rt.metrics.oversizeClient.Inc()
+		rt.log.Warn("client message over max_message; closed with 1009")
+		s.say(websocket.CloseMessageTooBig, "")
+		s.peer.say(websocket.CloseGoingAway, "client connection lost")
+	case s.client:
+		s.say(websocket.CloseProtocolError, "")
+		s.peer.say(websocket.CloseGoingAway, "client connection lost")
+	case tooBig:
+		rt.metrics.oversizeUpstream.Inc()
+		s.peer.say(closeBadGateway, "upstream message over max_message")
+		s.say(websocket.CloseNormalClosure, "")
+	default:
+		rt.log.Warn("upstream broke the WebSocket protocol", "err", err)
+		s.say(websocket.CloseProtocolError, "")
+		s.peer.say(closeBadGateway, "upstream connection lost")
+	}
+	s.t.end(&directionError{fromUpstream: !s.client, err: err})
+}
+
+// commitCounts adds the messages passed on since the last commit to the metrics.
+func (s *tunnelSide) commitCounts() {
+	if s.msgs == 0 {
+		return
+	}
+	m := s.t.rt.metrics
+	if s.client {
+		m.msgForwarded.Add(float64(s.msgs))
+	} else {
+		m.eventsIn.Add(float64(s.msgs))
+		m.bytesIn.Add(float64(s.bytes))
+		cm := m.clients[clientWS]
+		cm.events.Add(float64(s.msgs))
+		cm.bytes.Add(float64(s.bytes))
+	}
+	s.msgs, s.bytes = 0, 0
+}
+
+// end takes both sockets out of the loop and closes them, after one write of what
+// each has not taken (the close frames, usually), and runs finish.
+func (t *wsTunnel) end(why error) {
+	if t.ended {
+		return
+	}
+	t.ended = true
+	for _, s := range []*tunnelSide{t.cl, t.up} {
+		s.commitCounts()
+		if len(s.out) > 0 {
+			_, _ = writeNow(s.r.fd, s.out)
+		}
+		s.out, s.pending = nil, nil
+		t.loop.drop(&s.r, errLeaveAsked)
+		unix.Close(s.r.fd)
+	}
+	t.finish(why)
+}
+
+// writeNow is a write that never waits, made raw (see epollTake).
+func writeNow(fd int, b []byte) (int, error) {
+	n, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
