@@ -54,7 +54,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		rejected:          counter("rejected_requests_total", "Client requests refused before their stream started, by reason.", "route", "reason"),
 		relayed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "ssews", Name: "relayed_streams",
-			Help: "Per-client EventSource streams whose upstream a relay loop reads now.",
+			Help: "Per-client sessions on a relay loop now: EventSource streams of SSE upstreams, WebSocket sessions of WebSocket upstreams.",
 		}, []string{"route"}),
 	}
 	reg.MustRegister(m.connections, m.connectionsTotal, m.eventsIn, m.eventsOut, m.bytesIn, m.bytesOut,

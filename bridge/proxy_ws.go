@@ -124,8 +124,10 @@ func (rt *route) tunnelWS(upConn, clientConn *websocket.Conn, cr *clientRequest)
 	// Shutdown drains the tunnel; once it has ended, the drain is not needed.
 	var stopDrain atomic.Pointer[func() bool]
 	var finished atomic.Bool
+	rt.metrics.relayed.Inc()
 	t.start(func(why error) {
 		finished.Store(true)
+		rt.metrics.relayed.Dec()
 		if stop := stopDrain.Load(); stop != nil {
 			(*stop)()
 		}
