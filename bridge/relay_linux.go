@@ -146,7 +146,7 @@ func (l *relayLoop) addNow(r *relayed) {
 	}
 	r.id = l.next
 	r.events = unix.EPOLLIN
-	ev := unix.EpollEvent{Events: r.events, Fd: r.id}
+	ev := unix.EpollEvent{Events: r.events | unix.EPOLLET, Fd: r.id}
 	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, r.fd, &ev); err != nil {
 		r.left(fmt.Errorf("relay loop: epoll_ctl: %w", err))
 		return
@@ -172,7 +172,8 @@ func (l *relayLoop) want(r *relayed, read, write bool) {
 		return
 	}
 	r.events = events
-	ev := unix.EpollEvent{Events: events, Fd: r.id}
+	// A change re-arms the edge: what is ready now is reported.
+	ev := unix.EpollEvent{Events: events | unix.EPOLLET, Fd: r.id}
 	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, r.fd, &ev)
 }
 
@@ -244,8 +245,8 @@ func (l *relayLoop) loop() {
 				case r.events&unix.EPOLLIN != 0:
 					l.read(r)
 				case ev.Events&(unix.EPOLLHUP|unix.EPOLLERR) != 0:
-					// Reads are paused, and the socket failed: what it still
-					// holds would be reported again and again.
+					// Reads are paused, and the socket failed: nothing it
+					// still holds can be passed on.
 					l.drop(r, unix.ECONNRESET)
 				}
 			}
@@ -256,8 +257,9 @@ func (l *relayLoop) loop() {
 	}
 }
 
-// read reads r's socket once: the level-triggered epoll says so again if more is
-// there.
+// read reads r's socket after an edge: sockets are in the set edge-triggered, as
+// nginx has them, so an epoll_wait does not look at every socket it reported the
+// time before again.
 func (l *relayLoop) read(r *relayed) {
 	for {
 		n, err := readNow(r.fd, l.buf)
@@ -265,7 +267,15 @@ func (l *relayLoop) read(r *relayed) {
 		case n > 0:
 			if !r.onData(l.buf[:n]) {
 				l.drop(r, nil)
+				return
 			}
+			// Edge-triggered: a read that filled the buffer may have left
+			// bytes, of which no new edge will tell. One that did not fill it
+			// took all there was; what comes next makes an edge.
+			if n < len(l.buf) || l.streams[r.id] != r || r.events&unix.EPOLLIN == 0 {
+				return
+			}
+			continue
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
@@ -424,7 +434,8 @@ func epollTake(epfd int, events []unix.EpollEvent) (int, error) {
 }
 
 func readNow(fd int, b []byte) (int, error) {
-	n, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	// recvfrom, not read: a socket's read goes through the file layer first.
+	n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0, 0, 0)
 	if errno != 0 {
 		return 0, errno
 	}
