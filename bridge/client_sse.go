@@ -81,8 +81,8 @@ func (rt *route) streamSSE(cs *clientStream, out *sseResponse, cr *clientRequest
 			sentEvents, sentBytes = 0, 0
 		}
 	}
+	f.setCommitHook(count)
 	f.setWaitHook(func() {
-		count()
 		if out.flushLocked() != nil {
 			cancel()
 		}

@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/ssews/ssews/sse"
 	"github.com/ssews/ssews/ws"
 )
@@ -32,10 +30,16 @@ type feed struct {
 	// onWait runs each time the upstream is about to wait (setWaitHook), after the
 	// counts of the events read since the last wait go to the metrics: an event
 	// costs no shared counter of its own.
-	onWait   func()
-	waited   func() // f.wait, installed on every upstream connection
-	inEvents int
-	inBytes  int
+	onWait func()
+	waited func() // f.wait, installed on every upstream connection
+	// onCommit, when set, runs with every commit of the counts (setCommitHook).
+	onCommit func()
+	// lazyCounts: commit is called by the relay loop's ticks, not at every wait,
+	// so that a stream on the loop does not touch the metrics' shared counters
+	// once per event.
+	lazyCounts bool
+	inEvents   int
+	inBytes    int
 	// warnedDropped: a dropped field was logged for the current connection.
 	warnedDropped bool
 	// onConnect, when set, learns of every new upstream connection.
@@ -56,11 +60,25 @@ func newFeed(dial dialFunc, lastID string, delay time.Duration, rm *routeMetrics
 
 // wait is the upstream connection's wait hook: the counts, then onWait.
 func (f *feed) wait() {
-	f.commitCounts()
+	if !f.lazyCounts {
+		f.commit()
+	}
 	if f.onWait != nil {
 		f.onWait()
 	}
 }
+
+// commit adds the counts so far to the metrics: the feed's, then onCommit's.
+func (f *feed) commit() {
+	f.commitCounts()
+	if f.onCommit != nil {
+		f.onCommit()
+	}
+}
+
+// setCommitHook makes hook run with every commit of the counts: the writer's
+// counts go with the feed's.
+func (f *feed) setCommitHook(hook func()) { f.onCommit = hook }
 
 // commitCounts adds the events read since the last commit to the metrics.
 func (f *feed) commitCounts() {
@@ -127,9 +145,9 @@ func (f *feed) setRelay(loop *relayLoop, out relayOut) {
 
 func (f *feed) relayConn() {
 	if r, ok := f.conn.(interface {
-		relayTo(*relayLoop, relayOut, prometheus.Gauge)
+		relayTo(*relayLoop, relayOut, *feed)
 	}); ok && f.relay != nil {
-		r.relayTo(f.relay, f.relayOut, f.metrics.relayed)
+		r.relayTo(f.relay, f.relayOut, f)
 	}
 }
 
@@ -152,7 +170,7 @@ func (f *feed) stream(ctx context.Context, emit func(*sse.Event) error) error {
 			return emitErr == nil
 		})
 		if emitErr != nil {
-			f.commitCounts()
+			f.commit()
 			return emitErr
 		}
 		f.drop(ctx, err)

@@ -47,6 +47,8 @@ type relayLoop struct {
 	// scratch is where handlers build what they write: what a socket does not
 	// take is copied out of it before the next handler runs.
 	scratch []byte
+	// more are the sockets to read again on the next turn (read).
+	more, turn []*relayed
 	// now is the time of the loop's last wake-up: a clock for handlers that need
 	// no more than that.
 	now   time.Time
@@ -215,7 +217,7 @@ func (l *relayLoop) loop() {
 			case err != nil:
 				l.shut(fmt.Errorf("relay loop: epoll_wait: %w", err))
 				return true
-			case n == 0:
+			case n == 0 && len(l.more) == 0:
 				return false // wait until the set is readable again
 			}
 			l.now = time.Now()
@@ -250,6 +252,13 @@ func (l *relayLoop) loop() {
 					l.drop(r, unix.ECONNRESET)
 				}
 			}
+			l.turn, l.more = l.more, l.turn[:0]
+			for _, r := range l.turn {
+				if l.streams[r.id] == r && r.events&unix.EPOLLIN != 0 {
+					l.read(r)
+				}
+			}
+			clear(l.turn)
 		}
 	})
 	if err != nil {
@@ -270,12 +279,13 @@ func (l *relayLoop) read(r *relayed) {
 				return
 			}
 			// Edge-triggered: a read that filled the buffer may have left
-			// bytes, of which no new edge will tell. One that did not fill it
-			// took all there was; what comes next makes an edge.
-			if n < len(l.buf) || l.streams[r.id] != r || r.events&unix.EPOLLIN == 0 {
-				return
+			// bytes, of which no new edge will tell, so the socket is read
+			// again on the loop's next turn (after the others: a fast
+			// upstream must not starve them). One that did not fill it took
+			// all there was; what comes next makes an edge.
+			if n == len(l.buf) {
+				l.more = append(l.more, r)
 			}
-			continue
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
@@ -440,6 +450,19 @@ func readNow(fd int, b []byte) (int, error) {
 		return 0, errno
 	}
 	return int(n), nil
+}
+
+// writeNow writes what the socket takes at once, made raw (see epollTake): 0 and
+// no error when it takes nothing now.
+func writeNow(fd int, b []byte) (int, error) {
+	n, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	switch errno {
+	case 0:
+		return int(n), nil
+	case unix.EAGAIN:
+		return 0, nil
+	}
+	return 0, errno
 }
 
 func closeFD(fd int) error {

@@ -145,3 +145,43 @@ func TestRelayLoopLeaveAndClose(t *testing.T) {
 	open.expectNoLeave(t)
 	l.close() // twice is fine
 }
+
+// TestRelayLoopFastSocketStarvesNothing: a socket that always has more to read is
+// read a buffer at a time, in turn with the others, and still leaves when asked.
+func TestRelayLoopFastSocketStarvesNothing(t *testing.T) {
+	l := newTestLoop(t)
+	fd, peer := socketPair(t)
+	stop := make(chan struct{})
+	writerDone := make(chan struct{})
+	go func() { // keeps the socket readable
+		defer close(writerDone)
+		chunk := make([]byte, 1<<16)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := unix.Write(peer, chunk); err != nil && err != unix.EAGAIN {
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); <-writerDone }()
+	fast := &probe{why: make(chan error, 2)}
+	fast.fd = fd
+	fast.onData = func([]byte) bool { return true }
+	fast.left = func(err error) { fast.why <- err }
+	l.add(&fast.relayed)
+	fd2, peer2 := socketPair(t)
+	slow := newProbe(fd2, func(string) bool { return true })
+	l.add(&slow.relayed)
+	unix.Write(peer2, []byte("x"))
+	if got := within(t, slow.data, "the other socket's read"); got != "x" {
+		t.Fatalf("read %q", got)
+	}
+	l.leave(&fast.relayed)
+	if err := within(t, fast.why, "the fast socket's leave"); err != errLeaveAsked {
+		t.Fatalf("left with %v", err)
+	}
+}

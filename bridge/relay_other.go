@@ -14,6 +14,7 @@ type relayed struct {
 	fd     int
 	onData func([]byte) bool
 	left   func(error)
+	onTick func(time.Time)
 }
 
 var (
@@ -31,3 +32,5 @@ func (b *streamBody) takeSocket() (int, bool) { return -1, false }
 func (b *streamBody) returnSocket(error)      {}
 
 func closeFD(int) error { return nil }
+
+func writeNow(int, []byte) (int, error) { return 0, errors.ErrUnsupported }

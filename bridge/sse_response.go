@@ -9,7 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ssews/ssews/internal/sockio"
 	"github.com/ssews/ssews/sse"
 )
 
@@ -273,8 +272,10 @@ func (s responseSink) SetWriteDeadline(t time.Time) error { return s.rc.SetWrite
 type connSink struct {
 	conn net.Conn
 	buf  *[]byte
-	// raw writes without waiting; nil until startRelay.
-	raw syscall.RawConn
+	// relaying: writes go to fd without waiting (startRelay). The descriptor
+	// is safe to use until stopRelay: the connection closes after that.
+	relaying bool
+	fd       int
 }
 
 // connBufSize is a connSink's buffer: large enough that a fast stream's flush is a
@@ -287,7 +288,7 @@ func (s *connSink) Write(p []byte) (int, error) {
 	if s.buf == nil {
 		s.buf = connBuffers.Get().(*[]byte)
 	}
-	if s.raw == nil && len(*s.buf)+len(p) > connBufSize && len(*s.buf) > 0 {
+	if !s.relaying && len(*s.buf)+len(p) > connBufSize && len(*s.buf) > 0 {
 		if err := s.Flush(); err != nil {
 			return 0, err
 		}
@@ -305,9 +306,9 @@ func (s *connSink) Flush() error {
 	}
 	b := *s.buf
 	var err error
-	if s.raw != nil {
-		n := sockio.TryWritev(s.raw, [][]byte{b})
-		if n < len(b) {
+	if s.relaying {
+		var n int
+		if n, err = writeNow(s.fd, b); err == nil && n < len(b) {
 			*s.buf = b[:copy(b, b[n:])]
 			return nil // behind
 		}
@@ -341,11 +342,14 @@ func (s *connSink) startRelay() bool {
 	if err != nil {
 		return false
 	}
-	s.raw = raw
+	if raw.Control(func(fd uintptr) { s.fd = int(fd) }) != nil {
+		return false
+	}
+	s.relaying = true
 	return true
 }
 
 // stopRelay makes flushes wait again.
-func (s *connSink) stopRelay() { s.raw = nil }
+func (s *connSink) stopRelay() { s.relaying = false }
 
 func (s *connSink) SetWriteDeadline(t time.Time) error { return s.conn.SetWriteDeadline(t) }

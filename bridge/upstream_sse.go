@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/ssews/ssews/sse"
 )
 
@@ -23,10 +21,10 @@ type sseUpstream struct {
 	wait    *waitReader
 	// body is the response's body when it is read from a socket of ssews's own,
 	// which the relay loop can read; loop and out are set by relayTo.
-	body    *streamBody
-	loop    *relayLoop
-	out     relayOut
-	relayed prometheus.Gauge // counts the streams in a relay loop
+	body *streamBody
+	loop *relayLoop
+	out  relayOut
+	feed *feed // its counts are committed on the loop's ticks
 }
 
 // relayOut is a client writer that a stream in the relay loop can write without
@@ -87,9 +85,9 @@ func dialSSE(client *sseClient, cr *clientRequest, maxSize int) dialFunc {
 }
 
 // relayTo lets each hand the stream to loop while out keeps up with it.
-func (u *sseUpstream) relayTo(loop *relayLoop, out relayOut, relayed prometheus.Gauge) {
+func (u *sseUpstream) relayTo(loop *relayLoop, out relayOut, f *feed) {
 	if u.body != nil {
-		u.loop, u.out, u.relayed = loop, out, relayed
+		u.loop, u.out, u.feed = loop, out, f
 	}
 }
 
@@ -174,19 +172,23 @@ func (u *sseUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) 
 		return !u.out.behind()
 	}
 	r.left = func(err error) { left <- err }
+	r.onTick = func(time.Time) { u.feed.commit() }
 	var why error
+	u.feed.lazyCounts = true // before the loop may read it
 	switch {
 	case stopped, u.out.behind(), !u.loop.add(r):
 	default:
-		u.relayed.Inc()
+		u.feed.metrics.relayed.Inc()
 		select {
 		case why = <-left:
 		case <-ctx.Done():
 			u.loop.leave(r)
 			why = <-left
 		}
-		u.relayed.Dec()
+		u.feed.metrics.relayed.Dec()
 	}
+	u.feed.lazyCounts = false
+	u.feed.commit()
 	if why == errLeaveAsked || why == errRelayClosed {
 		why = nil // the socket is still good
 	}

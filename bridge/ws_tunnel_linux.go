@@ -291,7 +291,7 @@ func (s *tunnelSide) endWrite() {
 		return
 	}
 	n, err := writeNow(s.r.fd, s.out)
-	if err != nil && err != unix.EAGAIN {
+	if err != nil {
 		s.out = nil
 		if !s.t.ended {
 			s.lost(fmt.Errorf("write: %w", err))
@@ -428,13 +428,4 @@ func (t *wsTunnel) end(why error) {
 		unix.Close(s.r.fd)
 	}
 	t.finish(why)
-}
-
-// writeNow is a write that never waits, made raw (see epollTake).
-func writeNow(fd int, b []byte) (int, error) {
-	n, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), nil
 }
