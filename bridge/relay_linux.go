@@ -453,9 +453,11 @@ func readNow(fd int, b []byte) (int, error) {
 }
 
 // writeNow writes what the socket takes at once, made raw (see epollTake): 0 and
-// no error when it takes nothing now.
+// no error when it takes nothing now. sendto, not write, as recvfrom for reads;
+// MSG_NOSIGNAL: a client gone is an error, not a signal.
 func writeNow(fd int, b []byte) (int, error) {
-	n, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	n, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+		unix.MSG_NOSIGNAL, 0, 0)
 	switch errno {
 	case 0:
 		return int(n), nil
