@@ -69,6 +69,11 @@ func (rt *route) sendEvents(ctx context.Context, f *feed, c *ws.Conn, fe *frameE
 	var clientErr error
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// While the client keeps up, an http:// upstream is read by a relay loop.
+	if loop := rt.srv.relayLoop(); loop != nil {
+		f.setRelay(loop, out)
+	}
+	f.setCommitHook(out.commit)
 	f.setWaitHook(func() {
 		if err := out.flush(ctx); err != nil && clientErr == nil {
 			clientErr = err

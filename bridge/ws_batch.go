@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 
 	"github.com/ssews/ssews/ws"
 )
@@ -13,12 +14,19 @@ import (
 // to the writer goroutine; what the socket does not take goes through the client's
 // queue, waiting for room, which is the backpressure that slows the upstream. It
 // belongs to the goroutine that reads the upstream.
+//
+// On the relay loop (startRelay) it never waits: what neither the socket nor the
+// queue takes stays in the batch (behind), and the stream leaves the loop to wait.
 type wsBatch struct {
 	c      *ws.Conn
 	cm     *clientMetrics
 	frames [][]byte
 	sizes  []int
 	bytes  int
+	// relaying: on the relay loop.
+	relaying bool
+	// sent and sentBytes count the messages handed over since the last commit.
+	sent, sentBytes int
 }
 
 func newWSBatch(c *ws.Conn, cm *clientMetrics) *wsBatch { return &wsBatch{c: c, cm: cm} }
@@ -42,19 +50,55 @@ func (b *wsBatch) flush(ctx context.Context) error {
 	}
 	taken := b.c.TryWriteFrames(b.frames)
 	var err error
-	sent, sentBytes := 0, 0
+	n := 0
 	for i, frame := range b.frames {
 		if i >= taken {
-			if err = b.c.SendFrame(ctx, frame, b.sizes[i]); err != nil {
+			if b.relaying {
+				err = b.c.TrySendFrame(frame, b.sizes[i])
+				if errors.Is(err, ws.ErrQueueFull) {
+					err = nil
+					break // behind: the rest waits in the batch
+				}
+			} else {
+				err = b.c.SendFrame(ctx, frame, b.sizes[i])
+			}
+			if err != nil {
 				break
 			}
 		}
-		sent++
-		sentBytes += b.sizes[i]
+		n++
+		b.sent++
+		b.sentBytes += b.sizes[i]
 	}
-	b.cm.events.Add(float64(sent))
-	b.cm.bytes.Add(float64(sentBytes))
-	clear(b.frames)
-	b.frames, b.sizes, b.bytes = b.frames[:0], b.sizes[:0], 0
+	if err != nil {
+		n = len(b.frames) // the client failed: nothing more goes to it
+	}
+	clear(b.frames[:n])
+	rest := copy(b.frames, b.frames[n:])
+	copy(b.sizes, b.sizes[n:])
+	b.frames, b.sizes = b.frames[:rest], b.sizes[:rest]
+	b.bytes = 0
+	for _, size := range b.sizes {
+		b.bytes += size
+	}
+	if !b.relaying {
+		b.commit()
+	}
 	return err
 }
+
+// commit adds the messages handed over since the last commit to the metrics.
+func (b *wsBatch) commit() {
+	if b.sent > 0 {
+		b.cm.events.Add(float64(b.sent))
+		b.cm.bytes.Add(float64(b.sentBytes))
+		b.sent, b.sentBytes = 0, 0
+	}
+}
+
+// startRelay, behind and stopRelay make a wsBatch a relayOut: frames that the
+// socket and the queue do not take stay behind, for the stream to leave the relay
+// loop and send them waiting.
+func (b *wsBatch) startRelay(func()) bool { b.relaying = true; return true }
+func (b *wsBatch) behind() bool           { return len(b.frames) > 0 }
+func (b *wsBatch) stopRelay()             { b.relaying = false }

@@ -127,3 +127,24 @@ func TestRelayLoopSlowClientComesBack(t *testing.T) {
 		t.Fatalf("after coming back: got %.20q", ev.Data)
 	}
 }
+
+// TestRelayLoopWebSocketClient: a WebSocket client of a plain http:// SSE upstream
+// is served from the relay loop too, and gets every event.
+func TestRelayLoopWebSocketClient(t *testing.T) {
+	t.Parallel()
+	up := newSSEBackend(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		write(w, "data: one\n\n", "data: two\n\n")
+		<-r.Context().Done()
+	})
+	p := startProxy(t, map[string]string{"SSEWS_ROUTES": routes("/r", up.URL)})
+	c := dialWS(t, p.ws+"/r?format=raw", nil)
+	for _, want := range []string{"one", "two"} {
+		if got := readText(t, c); got != want {
+			t.Fatalf("got %q; want %q", got, want)
+		}
+	}
+	waitGauge(t, p, relayedSeries, 1)
+	waitMetric(t, p, `ssews_events_out_total{client="ws",route="/r"}`, 2)
+	c.Close()
+	waitGauge(t, p, relayedSeries, 0)
+}
