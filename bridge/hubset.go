@@ -80,6 +80,7 @@ func (hs *hubSet) newHub(key string, cr *clientRequest) *hub {
 		h.mu.Lock()
 		h.upstream = nil
 		if wu != nil {
+			wu.open() // a shared stream is never relayed: its clients' messages go up it
 			h.upstream = wu.conn
 		}
 		h.mu.Unlock()

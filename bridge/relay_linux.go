@@ -71,7 +71,8 @@ type relayed struct {
 	// onTick, when set, runs every tick of the loop with the loop's clock.
 	onTick func(now time.Time)
 	// events is what the loop waits for on the socket: reads unless the handler
-	// paused them, writes when it asked.
+	// paused them, writes when it asked. Set before add, it is what add asks
+	// for (reads when zero).
 	events uint32
 }
 
@@ -147,8 +148,10 @@ func (l *relayLoop) addNow(r *relayed) {
 		l.next++
 	}
 	r.id = l.next
-	r.events = unix.EPOLLIN
-	ev := unix.EpollEvent{Events: r.events | unix.EPOLLET, Fd: r.id}
+	if r.events == 0 {
+		r.events = unix.EPOLLIN
+	}
+	ev := unix.EpollEvent{Events: epollEvents(r.events), Fd: r.id}
 	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, r.fd, &ev); err != nil {
 		r.left(fmt.Errorf("relay loop: epoll_ctl: %w", err))
 		return
@@ -175,7 +178,7 @@ func (l *relayLoop) want(r *relayed, read, write bool) {
 	}
 	r.events = events
 	// A change re-arms the edge: what is ready now is reported.
-	ev := unix.EpollEvent{Events: events | unix.EPOLLET, Fd: r.id}
+	ev := unix.EpollEvent{Events: epollEvents(events), Fd: r.id}
 	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, r.fd, &ev)
 }
 
@@ -243,9 +246,9 @@ func (l *relayLoop) loop() {
 					}
 				}
 				switch {
-				case ev.Events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) == 0:
+				case ev.Events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR|unix.EPOLLRDHUP) == 0:
 				case r.events&unix.EPOLLIN != 0:
-					l.read(r)
+					l.read(r, ev.Events&(unix.EPOLLHUP|unix.EPOLLERR|unix.EPOLLRDHUP) != 0)
 				case ev.Events&(unix.EPOLLHUP|unix.EPOLLERR) != 0:
 					// Reads are paused, and the socket failed: nothing it
 					// still holds can be passed on.
@@ -255,7 +258,7 @@ func (l *relayLoop) loop() {
 			l.turn, l.more = l.more, l.turn[:0]
 			for _, r := range l.turn {
 				if l.streams[r.id] == r && r.events&unix.EPOLLIN != 0 {
-					l.read(r)
+					l.read(r, false)
 				}
 			}
 			clear(l.turn)
@@ -269,7 +272,11 @@ func (l *relayLoop) loop() {
 // read reads r's socket after an edge: sockets are in the set edge-triggered, as
 // nginx has them, so an epoll_wait does not look at every socket it reported the
 // time before again.
-func (l *relayLoop) read(r *relayed) {
+//
+// ended says the peer has closed (or the socket failed) already: then a short read
+// does not mean the socket has no more to say, since its end came with the bytes,
+// and no edge will follow; it is read until it tells its end.
+func (l *relayLoop) read(r *relayed, ended bool) {
 	for {
 		n, err := readNow(r.fd, l.buf)
 		switch {
@@ -283,7 +290,10 @@ func (l *relayLoop) read(r *relayed) {
 			// again on the loop's next turn (after the others: a fast
 			// upstream must not starve them). One that did not fill it took
 			// all there was; what comes next makes an edge.
-			if n == len(l.buf) {
+			switch {
+			case ended && l.streams[r.id] == r && r.events&unix.EPOLLIN != 0:
+				continue
+			case n == len(l.buf):
 				l.more = append(l.more, r)
 			}
 		case err == unix.EINTR:
@@ -307,6 +317,15 @@ func (l *relayLoop) drop(r *relayed, why error) {
 	delete(l.ticking, r.id)
 	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, r.fd, nil)
 	r.left(why)
+}
+
+// epollEvents is what a socket is in the set for: edge-triggered, and its peer's
+// close, so that an end that came with the last bytes is not missed.
+func epollEvents(events uint32) uint32 {
+	if events&unix.EPOLLIN != 0 {
+		events |= unix.EPOLLRDHUP
+	}
+	return events | unix.EPOLLET
 }
 
 // tick runs the handlers that asked for ticks.

@@ -185,3 +185,20 @@ func TestRelayLoopFastSocketStarvesNothing(t *testing.T) {
 		t.Fatalf("left with %v", err)
 	}
 }
+
+// TestRelayLoopEndWithTheLastBytes: a peer's last bytes and its close, there
+// together before the loop reads, are both told: no edge follows the close.
+func TestRelayLoopEndWithTheLastBytes(t *testing.T) {
+	l := newTestLoop(t)
+	fd, peer := socketPair(t)
+	p := newProbe(fd, func(string) bool { return true })
+	unix.Write(peer, []byte("last"))
+	unix.Shutdown(peer, unix.SHUT_WR)
+	l.add(&p.relayed)
+	if got := within(t, p.data, "read"); got != "last" {
+		t.Fatalf("read %q", got)
+	}
+	if err := within(t, p.why, "leave"); err != io.EOF {
+		t.Fatalf("left with %v; want io.EOF", err)
+	}
+}

@@ -164,6 +164,17 @@ func (s *sseResponse) behindLocked() bool {
 	return ok && cs.behind()
 }
 
+// socket is the client's descriptor while on the relay loop, for the loop to hear
+// when a client that fell behind takes writes again; -1 when there is none.
+func (s *sseResponse) socket() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cs, ok := s.sink.(*connSink); ok && cs.relaying {
+		return cs.fd
+	}
+	return -1
+}
+
 // stopRelay makes flushes wait again; the next one sends what the client has not
 // taken, within the write timeout.
 func (s *sseResponse) stopRelay() {
@@ -208,9 +219,10 @@ func (s *sseResponse) arm() {
 	_ = s.sink.SetWriteDeadline(s.deadline)
 }
 
-// flush sends what was written, if anything.
+// flush sends what was written, if anything, and what the client did not take of
+// the last flush on the relay loop.
 func (s *sseResponse) flush() error {
-	if !s.dirty {
+	if !s.dirty && !s.behindLocked() {
 		return nil
 	}
 	s.dirty = false

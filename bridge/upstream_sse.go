@@ -37,6 +37,9 @@ type relayOut interface {
 	behind() bool
 	// stopRelay makes flushes wait again.
 	stopRelay()
+	// socket is the client's descriptor while relayed, -1 when it has none of
+	// its own.
+	socket() int
 }
 
 // dialSSE returns a dialFunc for an SSE upstream. The request carries the client's

@@ -21,7 +21,15 @@ import (
 // itself (each), so an event costs no hand-over to another goroutine; messages that
 // arrive before each starts wait for it, which holds the upstream back meanwhile.
 type wsUpstream struct {
+	// conn is made from dialed, with opts, when each first runs unless the
+	// stream goes to the relay loop (relayTo): gorilla reads nothing before.
 	conn   *ws.Conn
+	dialed *websocket.Conn
+	opts   ws.Options
+	// loop, out and feed are set by relayTo.
+	loop   *relayLoop
+	out    relayOut
+	feed   *feed
 	reader *MessageReader
 	// started is closed when each starts, or when the connection is closed first.
 	started   chan struct{}
@@ -44,9 +52,9 @@ type wsUpstream struct {
 // through the route's resume parameter. subprotocols are offered as the client
 // offered them (proxy path only).
 //
-// With forTunnel, a plain ws:// connection is recorded during the handshake
-// (headConn), so that a wsTunnel can take it over.
-func dialWSUpstream(ctx context.Context, dialer *websocket.Dialer, cr *clientRequest, lastID string, subprotocols []string, forTunnel bool) (*websocket.Conn, error) {
+// With takeable, a plain ws:// connection is recorded during the handshake
+// (headConn), so that a relay (wsTunnel, a relayed wsUpstream) can take it over.
+func dialWSUpstream(ctx context.Context, dialer *websocket.Dialer, cr *clientRequest, lastID string, subprotocols []string, takeable bool) (*websocket.Conn, error) {
 	u := upstreamURLWithResume(cr.upstream, cr.route.ResumeParam, lastID)
 	h := cr.header.Clone()
 	d := *dialer
@@ -54,7 +62,7 @@ func dialWSUpstream(ctx context.Context, dialer *websocket.Dialer, cr *clientReq
 	// gorilla reads the handshake response under its own deadline only; a client that
 	// leaves, or shutdown, must not wait for it. The dial records its connection, and
 	// ctx ending first cuts the read short.
-	dialed := &dialedConn{record: forTunnel && u.Scheme == "ws"}
+	dialed := &dialedConn{record: takeable && u.Scheme == "ws"}
 	stop := context.AfterFunc(ctx, dialed.abort)
 	conn, resp, err := d.DialContext(context.WithValue(ctx, dialedKey{}, dialed), u.String(), h)
 	if !stop() && err == nil {
@@ -74,23 +82,26 @@ func dialWSUpstream(ctx context.Context, dialer *websocket.Dialer, cr *clientReq
 		}
 		return nil, transportError("ws upstream", err)
 	}
+	if hc, ok := dialed.conn.(*headConn); ok {
+		hc.endRecording()
+	}
 	return conn, nil
 }
 
 // dialWS returns a dialFunc that reads a WebSocket upstream as events.
 func dialWS(dialer *websocket.Dialer, cr *clientRequest, opts ws.Options) dialFunc {
 	return func(ctx context.Context, lastID string) (upstreamConn, error) {
-		conn, err := dialWSUpstream(ctx, dialer, cr, lastID, nil, false)
+		conn, err := dialWSUpstream(ctx, dialer, cr, lastID, nil, true)
 		if err != nil {
 			return nil, err
 		}
 		u := &wsUpstream{
+			dialed:  conn,
+			opts:    opts,
 			reader:  NewMessageReader(cr.route.Format, cr.route.BinaryEvent, lastID),
 			started: make(chan struct{}),
 			refused: make(chan struct{}),
 		}
-		opts.OnMessage, opts.OnWait = u.onMessage, u.onWait
-		u.conn = ws.New(conn, opts)
 		return u, nil
 	}
 }
@@ -120,7 +131,27 @@ func (u *wsUpstream) onWait() {
 	}
 }
 
+// relayTo lets each read the stream on loop while out keeps up with it.
+func (u *wsUpstream) relayTo(loop *relayLoop, out relayOut, f *feed) {
+	u.loop, u.out, u.feed = loop, out, f
+}
+
+// open wraps the dialled connection, which starts its reader.
+func (u *wsUpstream) open() {
+	if u.conn == nil {
+		u.opts.OnMessage, u.opts.OnWait = u.onMessage, u.onWait
+		u.conn = ws.New(u.dialed, u.opts)
+		u.dialed = nil
+	}
+}
+
 func (u *wsUpstream) each(ctx context.Context, fn func(sse.Event) bool) error {
+	if u.conn == nil && u.loop != nil && u.out != nil {
+		if err, done := u.eachRelayed(ctx, fn); done {
+			return err
+		}
+	}
+	u.open()
 	u.mu.Lock()
 	u.fn = fn
 	u.mu.Unlock()
@@ -162,7 +193,12 @@ func (u *wsUpstream) retry() (time.Duration, bool) { return u.reader.Retry() }
 
 func (u *wsUpstream) close() {
 	u.stop() // messages that come while the close completes are dropped
-	_ = u.conn.Close(websocket.CloseNormalClosure, "")
+	switch {
+	case u.conn != nil:
+		_ = u.conn.Close(websocket.CloseNormalClosure, "")
+	case u.dialed != nil:
+		u.dialed.NetConn().Close()
+	}
 }
 
 // dialedKey carries a *dialedConn to trackingDial through gorilla's dial context.
@@ -221,6 +257,9 @@ type headConn struct {
 	*net.TCPConn
 	recording bool
 	rec       []byte
+	// after is what came after the 101 answer (endRecording); ok, that it is known.
+	after   []byte
+	afterOK bool
 }
 
 func (c *headConn) Read(p []byte) (int, error) {
@@ -231,16 +270,17 @@ func (c *headConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// rest stops the recording and returns what was read after the 101 response (a
-// proxy's CONNECT answer may come before it); false when that cannot be told.
-func (c *headConn) rest() ([]byte, bool) {
+// endRecording stops the recording once the handshake is over and keeps what was
+// read after the 101 answer (a proxy's CONNECT answer may come before it).
+func (c *headConn) endRecording() {
 	c.recording = false
 	rec := bytes.NewReader(c.rec)
 	br := bufio.NewReader(rec)
 	for {
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
-			return nil, false
+			c.rec = nil
+			return
 		}
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusSwitchingProtocols {
@@ -248,7 +288,15 @@ func (c *headConn) rest() ([]byte, bool) {
 		}
 	}
 	n := br.Buffered() + rec.Len()
-	rest := bytes.Clone(c.rec[len(c.rec)-n:])
+	c.after, c.afterOK = bytes.Clone(c.rec[len(c.rec)-n:]), true
 	c.rec = nil
-	return rest, true
+}
+
+// rest returns what was read after the 101 answer, once, for a relay that takes
+// the connection over: gorilla's reader holds it, and has read nothing since. false
+// when it cannot be told.
+func (c *headConn) rest() ([]byte, bool) {
+	rest, ok := c.after, c.afterOK
+	c.after, c.afterOK = nil, false
+	return rest, ok
 }

@@ -102,3 +102,4 @@ func (b *wsBatch) commit() {
 func (b *wsBatch) startRelay(func()) bool { b.relaying = true; return true }
 func (b *wsBatch) behind() bool           { return len(b.frames) > 0 }
 func (b *wsBatch) stopRelay()             { b.relaying = false }
+func (b *wsBatch) socket() int            { return -1 }

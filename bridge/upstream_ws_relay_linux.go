@@ -1,0 +1,251 @@
+//go:build linux
+
+package bridge
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/sys/unix"
+
+	"github.com/ssews/ssews/sse"
+	"github.com/ssews/ssews/ws"
+)
+
+// eachRelayed reads a plain ws:// upstream on the relay loop, for an EventSource
+// client: the loop reads the socket, follows its frames (ws.FrameScanner), and
+// hands each message's event to fn there, answers pings, pings a quiet upstream
+// and gives up on one silent for two heartbeats. A client that falls behind pauses
+// the reading until, on the loop's ticks, it has taken what it was given; one that
+// takes nothing for the write timeout ends the stream. done is false when the
+// connection cannot be taken over, and nothing changed.
+func (u *wsUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (err error, done bool) {
+	upNet, ok := ws.Socket(u.dialed)
+	if !ok {
+		return nil, false
+	}
+	hc, ok := upNet.(*headConn)
+	if !ok {
+		return nil, false
+	}
+	if !u.out.startRelay(func() {}) { // a heartbeat left behind: the ticks retry
+		return nil, false
+	}
+	rest, ok := hc.rest()
+	fd := -1
+	if ok {
+		fd, err = dupSocket(hc.TCPConn)
+	}
+	if !ok || err != nil {
+		u.out.stopRelay()
+		return nil, false
+	}
+	hc.Close()
+	u.dialed = nil
+
+	rr := &wsRelayReader{u: u, fn: fn, sc: ws.NewFrameScanner(false, u.opts.ReadLimit), fd: fd,
+		interval: u.opts.PingInterval, writeTimeout: u.opts.WriteTimeout}
+	rr.lastRead, rr.lastPing = time.Now(), time.Now()
+	left := make(chan error, 1)
+	r := &relayed{fd: fd, left: func(err error) {
+		rr.unwatchClient() // before the client's socket may close
+		left <- err
+	}}
+	r.onData = func(b []byte) bool {
+		rr.lastRead = u.loop.now
+		return rr.handle(b) && rr.waited(r)
+	}
+	r.onTick = func(now time.Time) { rr.tick(r, now) }
+	rr.r = r
+
+	u.feed.lazyCounts = true
+	var why error
+	switch {
+	case len(rest) > 0 && !rr.handle(rest): // what came with the 101
+	case len(rest) > 0 && !rr.waited(r):
+	case !u.loop.add(r):
+		why = errRelayClosed
+	default:
+		u.feed.metrics.relayed.Inc()
+		select {
+		case why = <-left:
+		case <-ctx.Done():
+			u.loop.leave(r)
+			why = <-left
+		}
+		u.feed.metrics.relayed.Dec()
+	}
+	closeFD(fd)
+	u.feed.lazyCounts = false
+	u.feed.commit()
+	u.out.stopRelay()
+	switch {
+	case rr.stopped:
+		return nil, true
+	case rr.err != nil:
+		return rr.err, true
+	case ctx.Err() != nil:
+		return ctx.Err(), true
+	case why == nil || why == io.EOF || why == errLeaveAsked:
+		return io.ErrUnexpectedEOF, true // gone without a close frame
+	}
+	return why, true
+}
+
+// wsRelayReader is the state of a WebSocket upstream read on the relay loop.
+type wsRelayReader struct {
+	u   *wsUpstream
+	fn  func(sse.Event) bool
+	sc  *ws.FrameScanner
+	fd  int
+	r   *relayed
+	msg []byte // the data message being read
+	bin bool
+	ctl []byte // the control frame's payload being read
+	// stopped: fn returned false; err: why the stream ended, else.
+	stopped bool
+	err     error
+	// paused: the client is behind, since behindSince, and the socket is not read.
+	paused bool
+	// client hears the client's socket take writes again, while paused.
+	client             *relayed
+	behindSince        time.Time
+	lastRead, lastPing time.Time
+	interval           time.Duration
+	writeTimeout       time.Duration
+}
+
+// handle reads b's frames; false when the stream is over.
+func (rr *wsRelayReader) handle(b []byte) bool {
+	for len(b) > 0 {
+		n, res, err := rr.sc.Scan(b)
+		if err != nil {
+			rr.err = err
+			if errors.Is(err, ws.ErrMessageTooBig) {
+				rr.err = errOversize
+			}
+			rr.say(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+			return false
+		}
+		f := rr.sc.Frame()
+		switch {
+		case res == ws.ScanHeader && f.IsControl():
+			rr.ctl = rr.ctl[:0]
+		case res == ws.ScanHeader && f.Opcode != 0:
+			rr.msg, rr.bin = rr.msg[:0], f.Opcode == websocket.BinaryMessage
+		case res == ws.ScanPayload && f.IsControl():
+			rr.ctl = append(rr.ctl, b[:n]...)
+		case res == ws.ScanPayload:
+			rr.msg = append(rr.msg, b[:n]...)
+		}
+		b = b[n:]
+		if res == ws.ScanMore || !rr.sc.FrameDone() {
+			continue
+		}
+		switch {
+		case !f.IsControl() && f.Fin:
+			m := ws.Message{Binary: rr.bin, Data: rr.msg}
+			if !rr.fn(rr.u.reader.Event(m)) {
+				rr.stopped = true
+				return false
+			}
+			if cap(rr.msg) > 64<<10 {
+				rr.msg = nil // a large message's buffer does not stay with an idle stream
+			}
+		case f.Opcode == websocket.PingMessage:
+			rr.say(websocket.PongMessage, rr.ctl)
+		case f.Opcode == websocket.CloseMessage:
+			code, text := websocket.CloseNoStatusReceived, ""
+			if len(rr.ctl) >= 2 {
+				code, text = int(rr.ctl[0])<<8|int(rr.ctl[1]), string(rr.ctl[2:])
+			}
+			rr.err = &websocket.CloseError{Code: code, Text: text}
+			rr.say(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+			return false
+		}
+	}
+	return true
+}
+
+// waited runs the wait hook (the client's flush) after a read, and pauses the
+// reading while the client is behind.
+func (rr *wsRelayReader) waited(r *relayed) bool {
+	if rr.u.hook != nil {
+		rr.u.hook()
+	}
+	if rr.u.out.behind() {
+		rr.paused, rr.behindSince = true, rr.u.loop.now
+		rr.u.loop.want(r, false, false)
+		rr.watchClient()
+	}
+	return true
+}
+
+// watchClient has the loop tell when the client's socket takes writes again (its
+// descriptor in the set for that alone), to go on at once rather than at a tick.
+func (rr *wsRelayReader) watchClient() {
+	fd := rr.u.out.socket()
+	if fd < 0 || rr.client != nil {
+		return
+	}
+	rr.client = &relayed{fd: fd, events: unix.EPOLLOUT, left: func(error) {}}
+	rr.client.onWritable = func() {
+		rr.resume(rr.r)
+	}
+	rr.u.loop.addNow(rr.client)
+}
+
+// unwatchClient takes the client's socket out of the set.
+func (rr *wsRelayReader) unwatchClient() {
+	if rr.client != nil {
+		rr.u.loop.drop(rr.client, nil)
+		rr.client = nil
+	}
+}
+
+// resume flushes what the client did not take, and reads the upstream again once
+// it took everything.
+func (rr *wsRelayReader) resume(r *relayed) {
+	if rr.u.hook != nil {
+		rr.u.hook()
+	}
+	if !rr.u.out.behind() {
+		rr.paused = false
+		rr.unwatchClient()
+		rr.u.loop.want(r, true, false)
+	}
+}
+
+// tick commits the counts, retries a paused client, and keeps the upstream's
+// heartbeat.
+func (rr *wsRelayReader) tick(r *relayed, now time.Time) {
+	rr.u.feed.commit()
+	if rr.paused {
+		rr.resume(r)
+		switch {
+		case !rr.paused:
+		case now.Sub(rr.behindSince) > rr.writeTimeout:
+			rr.err = errors.New("client write timeout")
+			rr.u.loop.drop(r, nil)
+			return
+		}
+	}
+	switch {
+	case rr.interval <= 0 || rr.paused:
+	case now.Sub(rr.lastRead) >= 2*rr.interval:
+		rr.err = errors.New("ws upstream: no pong within two heartbeats")
+		rr.u.loop.drop(r, nil)
+	case now.Sub(rr.lastRead) >= rr.interval && now.Sub(rr.lastPing) >= rr.interval:
+		rr.lastPing = now
+		rr.say(websocket.PingMessage, nil)
+	}
+}
+
+// say writes a control frame of ours to the upstream, masked, if the socket takes
+// it at once: a pong or ping that does not fit is not worth waiting for.
+func (rr *wsRelayReader) say(op int, payload []byte) {
+	_, _ = writeNow(rr.fd, ws.AppendControlFrame(nil, op, payload, true))
+}
