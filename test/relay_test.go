@@ -2,10 +2,13 @@ package test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // waitGauge waits until a gauge is exactly want.
@@ -146,5 +149,43 @@ func TestRelayLoopWebSocketClient(t *testing.T) {
 	waitGauge(t, p, relayedSeries, 1)
 	waitMetric(t, p, `ssews_events_out_total{client="ws",route="/r"}`, 2)
 	c.Close()
+	waitGauge(t, p, relayedSeries, 0)
+}
+
+// TestRelayLoopWebSocketUpstream: an EventSource client of a plain ws:// upstream
+// is served from the relay loop, which answers the upstream's pings, and goes on
+// across an upstream drop.
+func TestRelayLoopWebSocketUpstream(t *testing.T) {
+	t.Parallel()
+	pong := make(chan string, 1)
+	var up *backend
+	up = newWSBackend(t, func(c *websocket.Conn, r *http.Request, n int) {
+		c.SetPongHandler(func(data string) error {
+			pong <- data
+			return errors.New("enough") // ends the read below, and the connection
+		})
+		c.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, "hello %d", n))
+		if n == 1 {
+			c.WriteControl(websocket.PingMessage, []byte("ping?"), time.Now().Add(wait))
+			c.ReadMessage() // handles the pong
+			return
+		}
+		up.waitClientGone(c)
+	})
+	p := startProxy(t, map[string]string{"SSEWS_ROUTES": routes("/r", wsURL(up.URL))})
+	s := openSSE(t, p.url+"/r", nil)
+	if ev := s.nextData(t); ev.Data != "hello 1" {
+		t.Fatalf("got %q", ev.Data)
+	}
+	waitGauge(t, p, relayedSeries, 1)
+	if got := recv(t, pong, "the pong to the upstream's ping"); got != "ping?" {
+		t.Fatalf("pong %q", got)
+	}
+	if ev := s.nextData(t); ev.Data != "hello 2" {
+		t.Fatalf("after the drop: got %q", ev.Data)
+	}
+	waitGauge(t, p, relayedSeries, 1)
+	s.close()
+	recv(t, up.gone, "the upstream's end after the client left")
 	waitGauge(t, p, relayedSeries, 0)
 }
