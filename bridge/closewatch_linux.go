@@ -41,25 +41,35 @@ type watched struct {
 // wakeID is the epoll data of the wake eventfd; connections get ids from 1.
 const wakeID = 0
 
-// newCloseWatcher starts the watcher's goroutine; spawn runs a hung-up connection's
-// gone, so a slow session never holds up the others. When epoll cannot be set up,
-// the watcher it returns with the error gives each connection a reading goroutine.
-func newCloseWatcher(spawn func(func())) (*closeWatcher, error) {
-	fallback := &closeWatcher{epfd: -1, spawn: spawn}
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+// newEpollWithWake returns an epoll instance with an eventfd in it, under wakeID,
+// that a write wakes the instance's loop with.
+func newEpollWithWake() (epfd, wake int, err error) {
+	epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
-		return fallback, fmt.Errorf("close watcher: epoll: %w", err)
+		return -1, -1, fmt.Errorf("epoll: %w", err)
 	}
-	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
 		unix.Close(epfd)
-		return fallback, fmt.Errorf("close watcher: eventfd: %w", err)
+		return -1, -1, fmt.Errorf("eventfd: %w", err)
 	}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: wakeID}
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
 		unix.Close(wake)
 		unix.Close(epfd)
-		return fallback, fmt.Errorf("close watcher: epoll_ctl: %w", err)
+		return -1, -1, fmt.Errorf("epoll_ctl: %w", err)
+	}
+	return epfd, wake, nil
+}
+
+// newCloseWatcher starts the watcher's goroutine; spawn runs a hung-up connection's
+// gone, so a slow session never holds up the others. When epoll cannot be set up,
+// the watcher it returns with the error gives each connection a reading goroutine.
+func newCloseWatcher(spawn func(func())) (*closeWatcher, error) {
+	fallback := &closeWatcher{epfd: -1, spawn: spawn}
+	epfd, wake, err := newEpollWithWake()
+	if err != nil {
+		return fallback, fmt.Errorf("close watcher: %w", err)
 	}
 	w := &closeWatcher{epfd: epfd, wake: wake, spawn: spawn, watches: map[uint32]*watched{}, done: make(chan struct{})}
 	go w.loop()

@@ -151,6 +151,20 @@ func (f *feed) relayConn() {
 	}
 }
 
+// serveRelayed waits while r, one of this feed's connections, is served on loop:
+// until it leaves (why), or ctx is done, which makes it leave.
+func (f *feed) serveRelayed(ctx context.Context, loop *relayLoop, r *relayed, left <-chan error) (why error) {
+	f.metrics.relayed.Inc()
+	defer f.metrics.relayed.Dec()
+	select {
+	case why = <-left:
+	case <-ctx.Done():
+		loop.leave(r)
+		why = <-left
+	}
+	return why
+}
+
 // stream hands every event, sanitised and counted, to emit, reconnecting as needed.
 // It returns emit's error as soon as emit fails; otherwise it returns only when ctx
 // is done or the upstream refuses for good (a final status). emit and the wait hook

@@ -89,20 +89,9 @@ const relayReadSize = 64 << 10
 
 // newRelayLoop starts a loop whose handlers' onTick run every tick.
 func newRelayLoop(tick time.Duration) (*relayLoop, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	epfd, wake, err := newEpollWithWake()
 	if err != nil {
-		return nil, fmt.Errorf("relay loop: epoll: %w", err)
-	}
-	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
-	if err != nil {
-		unix.Close(epfd)
-		return nil, fmt.Errorf("relay loop: eventfd: %w", err)
-	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: wakeID}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
-		unix.Close(wake)
-		unix.Close(epfd)
-		return nil, fmt.Errorf("relay loop: epoll_ctl: %w", err)
+		return nil, fmt.Errorf("relay loop: %w", err)
 	}
 	// Non-blocking, the epoll descriptor goes into Go's poller as a file's.
 	if err := unix.SetNonblock(epfd, true); err != nil {

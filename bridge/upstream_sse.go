@@ -181,14 +181,7 @@ func (u *sseUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) 
 	switch {
 	case stopped, u.out.behind(), !u.loop.add(r):
 	default:
-		u.feed.metrics.relayed.Inc()
-		select {
-		case why = <-left:
-		case <-ctx.Done():
-			u.loop.leave(r)
-			why = <-left
-		}
-		u.feed.metrics.relayed.Dec()
+		why = u.feed.serveRelayed(ctx, u.loop, r, left)
 	}
 	u.feed.lazyCounts = false
 	u.feed.commit()

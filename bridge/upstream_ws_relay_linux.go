@@ -69,14 +69,7 @@ func (u *wsUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (
 	case !u.loop.add(r):
 		why = errRelayClosed
 	default:
-		u.feed.metrics.relayed.Inc()
-		select {
-		case why = <-left:
-		case <-ctx.Done():
-			u.loop.leave(r)
-			why = <-left
-		}
-		u.feed.metrics.relayed.Dec()
+		why = u.feed.serveRelayed(ctx, u.loop, r, left)
 	}
 	closeFD(fd)
 	u.feed.lazyCounts = false

@@ -292,8 +292,13 @@ func readClose(tb testing.TB, c *websocket.Conn) (int, string) {
 			continue
 		}
 		var ce *websocket.CloseError
-		if errors.As(err, &ce) {
+		switch {
+		case errors.As(err, &ce):
 			return ce.Code, ce.Text
+		case strings.HasSuffix(err.Error(), "bad close code 1014"):
+			// gorilla refuses to parse 1014 (it predates the code's
+			// registration): the code is read from its error, the text is lost.
+			return 1014, ""
 		}
 		tb.Fatalf("read: %v; want a close frame", err)
 	}

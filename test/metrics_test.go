@@ -1,6 +1,7 @@
 package test
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"testing"
@@ -70,18 +71,30 @@ next:
 // event that the test caused, on another goroutine.
 func waitMetric(tb testing.TB, p *proxy, series string, want float64) {
 	tb.Helper()
+	waitSeries(tb, p, series, fmt.Sprintf(">= %v", want), func(v float64) bool { return v >= want })
+}
+
+// waitGauge waits until a gauge is exactly want.
+func waitGauge(tb testing.TB, p *proxy, series string, want float64) {
+	tb.Helper()
+	waitSeries(tb, p, series, fmt.Sprint(want), func(v float64) bool { return v == want })
+}
+
+// waitSeries waits until a series' value is ok; want says what that is.
+func waitSeries(tb testing.TB, p *proxy, series, want string, ok func(float64) bool) {
+	tb.Helper()
 	deadline := time.After(wait)
-	tick := time.NewTicker(20 * time.Millisecond)
+	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if v, _ := metricValue(tb, p, series); v >= want {
+		if v, _ := metricValue(tb, p, series); ok(v) {
 			return
 		}
 		select {
 		case <-tick.C:
 		case <-deadline:
-			v, ok := metricValue(tb, p, series)
-			tb.Fatalf("%s = %v (exists %v); want >= %v", series, v, ok, want)
+			v, exists := metricValue(tb, p, series)
+			tb.Fatalf("%s = %v (exists %v); want %s", series, v, exists, want)
 		}
 	}
 }

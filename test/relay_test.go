@@ -11,25 +11,6 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// waitGauge waits until a gauge is exactly want.
-func waitGauge(tb testing.TB, p *proxy, series string, want float64) {
-	tb.Helper()
-	deadline := time.After(wait)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if v, _ := metricValue(tb, p, series); v == want {
-			return
-		}
-		select {
-		case <-tick.C:
-		case <-deadline:
-			v, ok := metricValue(tb, p, series)
-			tb.Fatalf("%s = %v (exists %v); want %v", series, v, ok, want)
-		}
-	}
-}
-
 const relayedSeries = `ssews_relayed_streams{route="/r"}`
 
 // TestRelayLoopStream: a per-client EventSource stream of a plain http:// upstream
