@@ -100,7 +100,7 @@ func (u *sseUpstream) relayTo(loop *relayLoop, out relayOut, f *feed) {
 func (u *sseUpstream) each(ctx context.Context, fn func(sse.Event) bool) error {
 	for {
 		if u.loop != nil && u.out != nil {
-			err, entered, done := u.eachRelayed(ctx, fn)
+			entered, done, err := u.eachRelayed(ctx, fn)
 			if done {
 				return err
 			}
@@ -148,15 +148,15 @@ func (u *sseUpstream) eachHere(fn func(sse.Event) bool) error {
 // socket ends. done is false when the stream goes on here (eachHere): it could not
 // enter the loop (entered is false), or came back for a wait (a slow client) or to
 // end (the socket).
-func (u *sseUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (err error, entered, done bool) {
+func (u *sseUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (entered, done bool, err error) {
 	r := &relayed{}
 	if !u.out.startRelay(func() { u.loop.leave(r) }) {
-		return nil, false, false
+		return false, false, nil
 	}
 	fd, ok := u.body.takeSocket()
 	if !ok {
 		u.out.stopRelay()
-		return nil, false, false
+		return false, false, nil
 	}
 	// What was read with the response head goes first, from here.
 	stopped, stopErr := false, error(nil)
@@ -192,11 +192,11 @@ func (u *sseUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) 
 	u.out.stopRelay()
 	switch {
 	case stopped:
-		return stopErr, true, true
+		return true, true, stopErr
 	case ctx.Err() != nil:
-		return ctx.Err(), true, true
+		return true, true, ctx.Err()
 	}
-	return nil, true, false
+	return true, false, nil
 }
 
 // pump hands fn the events of the bytes the relay loop gave the body. more is true

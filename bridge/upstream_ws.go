@@ -147,7 +147,7 @@ func (u *wsUpstream) open() {
 
 func (u *wsUpstream) each(ctx context.Context, fn func(sse.Event) bool) error {
 	if u.conn == nil && u.loop != nil && u.out != nil {
-		if err, done := u.eachRelayed(ctx, fn); done {
+		if done, err := u.eachRelayed(ctx, fn); done {
 			return err
 		}
 	}

@@ -22,17 +22,17 @@ import (
 // the reading until, on the loop's ticks, it has taken what it was given; one that
 // takes nothing for the write timeout ends the stream. done is false when the
 // connection cannot be taken over, and nothing changed.
-func (u *wsUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (err error, done bool) {
+func (u *wsUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (done bool, err error) {
 	upNet, ok := ws.Socket(u.dialed)
 	if !ok {
-		return nil, false
+		return false, nil
 	}
 	hc, ok := upNet.(*headConn)
 	if !ok {
-		return nil, false
+		return false, nil
 	}
 	if !u.out.startRelay(func() {}) { // a heartbeat left behind: the ticks retry
-		return nil, false
+		return false, nil
 	}
 	rest, ok := hc.rest()
 	fd := -1
@@ -41,7 +41,7 @@ func (u *wsUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (
 	}
 	if !ok || err != nil {
 		u.out.stopRelay()
-		return nil, false
+		return false, nil
 	}
 	hc.Close()
 	u.dialed = nil
@@ -77,15 +77,15 @@ func (u *wsUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (
 	u.out.stopRelay()
 	switch {
 	case rr.stopped:
-		return nil, true
+		return true, nil
 	case rr.err != nil:
-		return rr.err, true
+		return true, rr.err
 	case ctx.Err() != nil:
-		return ctx.Err(), true
+		return true, ctx.Err()
 	case why == nil || why == io.EOF || why == errLeaveAsked:
-		return io.ErrUnexpectedEOF, true // gone without a close frame
+		return true, io.ErrUnexpectedEOF // gone without a close frame
 	}
-	return why, true
+	return true, why
 }
 
 // wsRelayReader is the state of a WebSocket upstream read on the relay loop.

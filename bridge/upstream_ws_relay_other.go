@@ -10,6 +10,6 @@ import (
 
 // eachRelayed needs the relay loop: elsewhere a WebSocket upstream is read by its
 // ws.Conn.
-func (u *wsUpstream) eachRelayed(context.Context, func(sse.Event) bool) (error, bool) {
-	return nil, false
+func (u *wsUpstream) eachRelayed(context.Context, func(sse.Event) bool) (bool, error) {
+	return false, nil
 }
