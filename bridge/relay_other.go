@@ -27,6 +27,7 @@ func newRelayLoop(time.Duration) (*relayLoop, error) { return nil, nil }
 func (l *relayLoop) add(*relayed) bool { return false }
 func (l *relayLoop) leave(*relayed)    {}
 func (l *relayLoop) close()            {}
+func (l *relayLoop) clock() time.Time  { return time.Now() }
 
 func (b *streamBody) takeSocket() (int, bool) { return -1, false }
 func (b *streamBody) returnSocket(error)      {}

@@ -37,6 +37,10 @@ type sseResponse struct {
 	// onBehind, while the stream is in the relay loop, takes it out when a
 	// heartbeat was not all taken (startRelay).
 	onBehind func()
+	// clock, while the stream is in the relay loop, is the loop's: its writes
+	// never wait, so they need no deadline, and the time of the loop's wake-up is
+	// close enough for the heartbeat.
+	clock func() time.Time
 }
 
 // newSSEResponse writes a stream through w; start sends its head.
@@ -141,14 +145,14 @@ func (s *sseResponse) heartbeat(interval time.Duration, fail func()) (stop func(
 // what the client does not take at once stays buffered (behind), and onBehind runs
 // when a heartbeat leaves bytes so. false when the stream cannot: it is not on a
 // taken-over connection with a socket of its own.
-func (s *sseResponse) startRelay(onBehind func()) bool {
+func (s *sseResponse) startRelay(onBehind func(), clock func() time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs, ok := s.sink.(*connSink)
 	if !ok || !cs.startRelay() {
 		return false
 	}
-	s.onBehind = onBehind
+	s.onBehind, s.clock = onBehind, clock
 	return true
 }
 
@@ -185,8 +189,9 @@ func (s *sseResponse) stopRelay() {
 		return
 	}
 	cs.stopRelay()
-	s.onBehind = nil
+	s.onBehind, s.clock = nil, nil
 	if cs.behind() {
+		s.now = time.Time{} // a deadline for the write that waits
 		s.arm()
 		s.dirty = true
 	}
@@ -208,6 +213,10 @@ func (s *sseResponse) comment() error {
 func (s *sseResponse) arm() {
 	if !s.now.IsZero() {
 		return // armed since the last flush
+	}
+	if s.clock != nil {
+		s.now = s.clock()
+		return
 	}
 	s.now = time.Now()
 	if s.deadline.Sub(s.now) >= s.timeout-s.timeout/4 {

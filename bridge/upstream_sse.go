@@ -31,9 +31,9 @@ type sseUpstream struct {
 // waiting (sseResponse on a taken-over connection).
 type relayOut interface {
 	// startRelay makes flushes write what the client takes at once and keep the
-	// rest (behind); onBehind runs when a write from outside the loop left some.
-	// false when the writer cannot.
-	startRelay(onBehind func()) bool
+	// rest (behind); onBehind runs when a write from outside the loop left some;
+	// clock is the loop's. false when the writer cannot.
+	startRelay(onBehind func(), clock func() time.Time) bool
 	behind() bool
 	// stopRelay makes flushes wait again.
 	stopRelay()
@@ -150,7 +150,7 @@ func (u *sseUpstream) eachHere(fn func(sse.Event) bool) error {
 // end (the socket).
 func (u *sseUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (entered, done bool, err error) {
 	r := &relayed{}
-	if !u.out.startRelay(func() { u.loop.leave(r) }) {
+	if !u.out.startRelay(func() { u.loop.leave(r) }, u.loop.clock) {
 		return false, false, nil
 	}
 	fd, ok := u.body.takeSocket()

@@ -31,7 +31,7 @@ func (u *wsUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (
 	if !ok {
 		return false, nil
 	}
-	if !u.out.startRelay(func() {}) { // a heartbeat left behind: the ticks retry
+	if !u.out.startRelay(func() {}, u.loop.clock) { // a heartbeat left behind: the ticks retry
 		return false, nil
 	}
 	rest, ok := hc.rest()

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/ssews/ssews/ws"
 )
@@ -99,7 +100,7 @@ func (b *wsBatch) commit() {
 // startRelay, behind and stopRelay make a wsBatch a relayOut: frames that the
 // socket and the queue do not take stay behind, for the stream to leave the relay
 // loop and send them waiting.
-func (b *wsBatch) startRelay(func()) bool { b.relaying = true; return true }
-func (b *wsBatch) behind() bool           { return len(b.frames) > 0 }
-func (b *wsBatch) stopRelay()             { b.relaying = false }
-func (b *wsBatch) socket() int            { return -1 }
+func (b *wsBatch) startRelay(func(), func() time.Time) bool { b.relaying = true; return true }
+func (b *wsBatch) behind() bool                             { return len(b.frames) > 0 }
+func (b *wsBatch) stopRelay()                               { b.relaying = false }
+func (b *wsBatch) socket() int                              { return -1 }
