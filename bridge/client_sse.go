@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -107,6 +108,8 @@ func (rt *route) streamSSE(cs *clientStream, out *sseResponse, cr *clientRequest
 	switch {
 	case writeErr != nil:
 		why = fmt.Errorf("client write failed: %w", writeErr)
+	case errors.Is(err, errClientStuck):
+		why = err
 	case rt.srv.Draining():
 		why = errDraining
 	case ctx.Err() == nil:

@@ -14,6 +14,11 @@ import (
 // errOversize is an upstream event or message over max_message.
 var errOversize = errors.New("upstream event over max_message")
 
+// errClientStuck ends a stream whose client took nothing for the write timeout
+// while its upstream was read on the relay loop: the client failed, not the
+// upstream, so the stream ends rather than reconnect.
+var errClientStuck = errors.New("client took nothing for the write timeout")
+
 // maxBackoff caps the delay between failed upstream connection attempts.
 const maxBackoff = 30 * time.Second
 
@@ -186,6 +191,10 @@ func (f *feed) stream(ctx context.Context, emit func(*sse.Event) error) error {
 		if emitErr != nil {
 			f.commit()
 			return emitErr
+		}
+		if errors.Is(err, errClientStuck) {
+			f.commit()
+			return err
 		}
 		f.drop(ctx, err)
 	}

@@ -221,7 +221,7 @@ func (rr *wsRelayReader) tick(r *relayed, now time.Time) {
 		switch {
 		case !rr.paused:
 		case now.Sub(rr.behindSince) > rr.writeTimeout:
-			rr.err = errors.New("client write timeout")
+			rr.err = errClientStuck
 			rr.u.loop.drop(r, nil)
 			return
 		}

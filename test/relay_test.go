@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,4 +171,57 @@ func TestRelayLoopWebSocketUpstream(t *testing.T) {
 	s.close()
 	recv(t, up.gone, "the upstream's end after the client left")
 	waitGauge(t, p, relayedSeries, 0)
+}
+
+// TestRelayedStuckClients: a client of a ws:// upstream that stops reading while the
+// upstream floods it (an EventSource client, whose reading pauses on the relay loop;
+// a WebSocket client, whose tunnel stops reading its upstream) is let go after
+// SSEWS_WRITE_TIMEOUT, and its upstream connection closed.
+func TestRelayedStuckClients(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"sse", "ws"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			gone := make(chan struct{}, 1)
+			msg := []byte(strings.Repeat("x", 1000))
+			up := newWSBackend(t, func(c *websocket.Conn, r *http.Request, n int) {
+				defer func() { gone <- struct{}{} }()
+				go c.ReadMessage() // ends, and with it the writes, once ssews closes
+				for {
+					c.SetWriteDeadline(time.Now().Add(2 * wait))
+					if err := c.WriteMessage(websocket.TextMessage, msg); err != nil {
+						return
+					}
+				}
+			})
+			p := startProxy(t, map[string]string{"SSEWS_ROUTES": routes("/r", wsURL(up.URL)), "SSEWS_WRITE_TIMEOUT": "300ms"})
+			addr := strings.TrimPrefix(p.url, "http://")
+			if kind == "sse" {
+				stuck, err := net.DialTimeout("tcp", addr, wait)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer stuck.Close()
+				stuck.(*net.TCPConn).SetReadBuffer(4096)
+				fmt.Fprintf(stuck, "GET /r HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", addr)
+			} else {
+				d := websocket.Dialer{NetDial: func(network, addr string) (net.Conn, error) {
+					c, err := net.Dial(network, addr)
+					if err == nil {
+						c.(*net.TCPConn).SetReadBuffer(4096)
+					}
+					return c, err
+				}}
+				stuck, _, err := d.Dial(p.ws+"/r", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer stuck.Close()
+			}
+			waitGauge(t, p, relayedSeries, 1)
+			recv(t, gone, "the stuck client's upstream closed")
+			waitGauge(t, p, `ssews_connections{client="`+kind+`",route="/r"}`, 0)
+			waitGauge(t, p, relayedSeries, 0)
+		})
+	}
 }
