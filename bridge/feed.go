@@ -47,6 +47,8 @@ type feed struct {
 	inBytes    int
 	// warnedDropped: a dropped field was logged for the current connection.
 	warnedDropped bool
+	// ev is the event emit is given (stream).
+	ev sse.Event
 	// onConnect, when set, learns of every new upstream connection.
 	onConnect func(upstreamConn)
 	// relay and relayOut, when set, let connections that can be read from the
@@ -171,6 +173,7 @@ func (f *feed) serveRelayed(ctx context.Context, loop *relayLoop, r *relayed, le
 }
 
 // stream hands every event, sanitised and counted, to emit, reconnecting as needed.
+// The event is the feed's until emit returns: emit copies what it keeps.
 // It returns emit's error as soon as emit fails; otherwise it returns only when ctx
 // is done or the upstream refuses for good (a final status). emit and the wait hook
 // may run on the upstream connection's own goroutine (upstreamConn.each), one call
@@ -184,8 +187,9 @@ func (f *feed) stream(ctx context.Context, emit func(*sse.Event) error) error {
 		}
 		var emitErr error
 		err := f.conn.each(ctx, func(ev sse.Event) bool {
-			f.accept(&ev)
-			emitErr = emit(&ev)
+			f.ev = ev // a pointer to ev would make every event an allocation
+			f.accept(&f.ev)
+			emitErr = emit(&f.ev)
 			return emitErr == nil
 		})
 		if emitErr != nil {
