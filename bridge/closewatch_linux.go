@@ -62,6 +62,12 @@ func newEpollWithWake() (epfd, wake int, err error) {
 	return epfd, wake, nil
 }
 
+// wakeUp wakes the loop of the epoll instance that the eventfd wake is in.
+func wakeUp(wake int) {
+	var one = [8]byte{1}
+	_, _ = unix.Write(wake, one[:])
+}
+
 // newCloseWatcher starts the watcher's goroutine; spawn runs a hung-up connection's
 // gone, so a slow session never holds up the others. When epoll cannot be set up,
 // the watcher it returns with the error gives each connection a reading goroutine.
@@ -234,8 +240,7 @@ func (w *closeWatcher) close() {
 	}
 	w.closed = true // from here on, nothing but the loop touches epfd
 	w.mu.Unlock()
-	var one = [8]byte{1}
-	_, _ = unix.Write(w.wake, one[:])
+	wakeUp(w.wake)
 	<-w.done
 	unix.Close(w.wake)
 	unix.Close(w.epfd)

@@ -193,8 +193,7 @@ func (l *relayLoop) post(cmd func()) bool {
 	}
 	l.cmds = append(l.cmds, cmd)
 	if len(l.cmds) == 1 {
-		var one = [8]byte{1}
-		_, _ = unix.Write(l.wake, one[:])
+		wakeUp(l.wake)
 	}
 	return true
 }
@@ -389,8 +388,7 @@ func (l *relayLoop) close() {
 		l.mu.Lock()
 		l.closed = true
 		l.mu.Unlock()
-		var one = [8]byte{1}
-		_, _ = unix.Write(l.wake, one[:])
+		wakeUp(l.wake)
 		<-l.done
 		unix.Close(l.wake)
 		unix.Close(l.timer)
