@@ -18,17 +18,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// relayLoop reads the upstream sockets of many per-client streams with one epoll
-// instance and one goroutine, and hands each read to its stream's handler on that
-// goroutine, as nginx's workers do. A stream fed through Go's runtime poller costs a
-// goroutine wake-up and a read that finds nothing (EAGAIN) per event on top of the
+// relayLoop reads the sockets of many per-client sessions with one epoll instance
+// and one goroutine, and hands each read to its session's handler on that
+// goroutine, as nginx's workers do. A session fed through Go's runtime poller costs
+// a goroutine wake-up and a read that finds nothing (EAGAIN) per event on top of the
 // read and the client's write; here an event costs those two system calls and a
 // share of one epoll_wait.
 //
-// A stream is in the loop only while it needs no waiting: its handler writes its
-// client without blocking and asks to leave when it cannot (a slow client), and
-// the loop lets it go when its socket ends. It then goes on in a goroutine of its
-// own, with everything that waits (reconnects, blocking writes with deadlines).
+// Handlers never wait: they write without blocking and, when a peer does not take
+// what they write, pause the reading that feeds it (want) until the loop hears the
+// peer take writes again, or leave the loop for a goroutine of their own, with
+// everything that waits (reconnects, blocking writes with deadlines); a socket
+// that ends leaves the loop. Ticks (onTick) give handlers their timers.
 type relayLoop struct {
 	epfd   int
 	epFile *os.File        // epfd, in Go's runtime poller
