@@ -191,7 +191,9 @@ func TestPingsBothWays(t *testing.T) {
 			if side == "client" {
 				pinger, peer = clientEnd, serverEnd
 			}
-			c := ws.New(pinger, ws.Options{PingInterval: 30 * time.Millisecond})
+			// Two intervals are what the peer has to answer in: long enough for a
+			// loaded machine running the race detector.
+			c := ws.New(pinger, ws.Options{PingInterval: 100 * time.Millisecond})
 			defer c.CloseNow(websocket.CloseNormalClosure, "")
 			expectPings(t, 5, notePings(peer), readUntilError(peer), c)
 		})
