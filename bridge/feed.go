@@ -158,9 +158,20 @@ func (f *feed) relayConn() {
 	}
 }
 
-// serveRelayed waits while r, one of this feed's connections, is served on loop:
-// until it leaves (why), or ctx is done, which makes it leave.
+// serveRelayed puts r, one of this feed's connections, on loop and waits while it
+// is served there: until it leaves (why, told on left), or ctx is done, which makes
+// it leave; errRelayClosed when the loop did not take it. Meanwhile the counts are
+// committed on the loop's ticks (r's onTick calls commit), and all of them once r
+// is back.
 func (f *feed) serveRelayed(ctx context.Context, loop *relayLoop, r *relayed, left <-chan error) (why error) {
+	f.lazyCounts = true // before the loop may read it
+	defer func() {
+		f.lazyCounts = false
+		f.commit()
+	}()
+	if !loop.add(r) {
+		return errRelayClosed
+	}
 	f.metrics.relayed.Inc()
 	defer f.metrics.relayed.Dec()
 	select {

@@ -73,6 +73,9 @@ type relayed struct {
 	onWritable func()
 	// onTick, when set, runs every tick of the loop with the loop's clock.
 	onTick func(now time.Time)
+	// first is what was read from the socket before it came to the loop (with a
+	// handshake's answer): onData has it first, on the loop.
+	first []byte
 	// events is what the loop waits for on the socket: reads unless the handler
 	// paused them, writes when it asked. Set before add, it is what add asks
 	// for (reads when zero).
@@ -152,6 +155,12 @@ func (l *relayLoop) addNow(r *relayed) {
 	l.streams[r.id] = r
 	if r.onTick != nil {
 		l.ticking[r.id] = r
+	}
+	if first := r.first; len(first) > 0 {
+		r.first = nil
+		if !r.onData(first) {
+			l.drop(r, nil)
+		}
 	}
 }
 
@@ -401,23 +410,32 @@ func (l *relayLoop) close() {
 // to read: a copy of its descriptor stays, and the connection closes. ok is false
 // when the body cannot be read from the loop, and then nothing changed.
 func (b *streamBody) takeSocket() (fd int, ok bool) {
-	sc, isSys := b.conn.(syscall.Conn)
-	if !isSys {
-		return -1, false
-	}
-	raw, err := sc.SyscallConn()
+	fd, err := dupSocket(b.conn)
 	if err != nil {
-		return -1, false
-	}
-	var derr error
-	if err := raw.Control(func(s uintptr) {
-		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil || derr != nil {
 		return -1, false
 	}
 	b.conn.Close()
 	b.conn, b.fd = nil, fd
 	return fd, true
+}
+
+// dupSocket returns a descriptor of its own for conn's socket: once conn closes,
+// which takes its own out of Go's poller, the relay loop reads it alone.
+func dupSocket(conn net.Conn) (int, error) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return -1, errors.New("relay loop: no socket of its own")
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	var derr error
+	if err := raw.Control(func(s uintptr) { fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return -1, err
+	}
+	return fd, derr
 }
 
 // returnSocket gives the socket back to a connection read through Go's poller,
@@ -441,7 +459,11 @@ func (b *streamBody) returnSocket(sockErr error) {
 	}
 	b.conn = conn
 	if b.ctx != nil {
-		context.AfterFunc(b.ctx, func() { _ = conn.SetDeadline(longAgo) })
+		// One registration at a time: a stream that goes back and forth keeps one.
+		if b.stopDeadline != nil {
+			b.stopDeadline()
+		}
+		b.stopDeadline = context.AfterFunc(b.ctx, func() { _ = conn.SetDeadline(longAgo) })
 	}
 }
 

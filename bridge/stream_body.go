@@ -23,8 +23,10 @@ import (
 type streamBody struct {
 	conn net.Conn // nil while the relay loop reads the socket
 	fd   int      // the socket while the relay loop reads it, else -1
-	// ctx ends the connection's reads (its deadline), for whichever conn is current.
-	ctx context.Context
+	// ctx ends the connection's reads (its deadline), for whichever conn is current;
+	// stopDeadline unregisters that for a connection given back by the relay loop.
+	ctx          context.Context
+	stopDeadline func() bool
 	// pending is what was read from the socket and not decoded yet.
 	pending []byte
 	readBuf []byte // the connection's read buffer, for a chunked body

@@ -177,14 +177,9 @@ func (u *sseUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) 
 	r.left = func(err error) { left <- err }
 	r.onTick = func(time.Time) { u.feed.commit() }
 	var why error
-	u.feed.lazyCounts = true // before the loop may read it
-	switch {
-	case stopped, u.out.behind(), !u.loop.add(r):
-	default:
+	if !stopped && !u.out.behind() {
 		why = u.feed.serveRelayed(ctx, u.loop, r, left)
 	}
-	u.feed.lazyCounts = false
-	u.feed.commit()
 	if why == errLeaveAsked || why == errRelayClosed {
 		why = nil // the socket is still good
 	}

@@ -19,9 +19,9 @@ import (
 // client: the loop reads the socket, follows its frames (ws.FrameScanner), and
 // hands each message's event to fn there, answers pings, pings a quiet upstream
 // and gives up on one silent for two heartbeats. A client that falls behind pauses
-// the reading until, on the loop's ticks, it has taken what it was given; one that
-// takes nothing for the write timeout ends the stream. done is false when the
-// connection cannot be taken over, and nothing changed.
+// the reading until the loop hears its socket take writes again (or a tick finds
+// it has); one that takes nothing for the write timeout ends the stream. done is
+// false when the connection cannot be taken over, and nothing changed.
 func (u *wsUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (done bool, err error) {
 	upNet, ok := ws.Socket(u.dialed)
 	if !ok {
@@ -56,24 +56,18 @@ func (u *wsUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (
 	}}
 	r.onData = func(b []byte) bool {
 		rr.lastRead = u.loop.now
-		return rr.handle(b) && rr.waited(r)
+		if !rr.handle(b) {
+			return false
+		}
+		rr.waited(r)
+		return true
 	}
 	r.onTick = func(now time.Time) { rr.tick(r, now) }
 	rr.r = r
 
-	u.feed.lazyCounts = true
-	var why error
-	switch {
-	case len(rest) > 0 && !rr.handle(rest): // what came with the 101
-	case len(rest) > 0 && !rr.waited(r):
-	case !u.loop.add(r):
-		why = errRelayClosed
-	default:
-		why = u.feed.serveRelayed(ctx, u.loop, r, left)
-	}
+	r.first = rest // what came with the 101
+	why := u.feed.serveRelayed(ctx, u.loop, r, left)
 	closeFD(fd)
-	u.feed.lazyCounts = false
-	u.feed.commit()
 	u.out.stopRelay()
 	switch {
 	case rr.stopped:
@@ -97,7 +91,6 @@ type wsRelayReader struct {
 	r   *relayed
 	msg []byte // the data message being read
 	bin bool
-	ctl []byte // the control frame's payload being read
 	// stopped: fn returned false; err: why the stream ended, else.
 	stopped bool
 	err     error
@@ -125,12 +118,9 @@ func (rr *wsRelayReader) handle(b []byte) bool {
 		}
 		f := rr.sc.Frame()
 		switch {
-		case res == ws.ScanHeader && f.IsControl():
-			rr.ctl = rr.ctl[:0]
+		case f.IsControl(): // read once whole (sc.Control)
 		case res == ws.ScanHeader && f.Opcode != 0:
 			rr.msg, rr.bin = rr.msg[:0], f.Opcode == websocket.BinaryMessage
-		case res == ws.ScanPayload && f.IsControl():
-			rr.ctl = append(rr.ctl, b[:n]...)
 		case res == ws.ScanPayload:
 			rr.msg = append(rr.msg, b[:n]...)
 		}
@@ -149,12 +139,9 @@ func (rr *wsRelayReader) handle(b []byte) bool {
 				rr.msg = nil // a large message's buffer does not stay with an idle stream
 			}
 		case f.Opcode == websocket.PingMessage:
-			rr.say(websocket.PongMessage, rr.ctl)
+			rr.say(websocket.PongMessage, rr.sc.Control())
 		case f.Opcode == websocket.CloseMessage:
-			code, text := websocket.CloseNoStatusReceived, ""
-			if len(rr.ctl) >= 2 {
-				code, text = int(rr.ctl[0])<<8|int(rr.ctl[1]), string(rr.ctl[2:])
-			}
+			code, text := ws.ClosePayload(rr.sc.Control())
 			rr.err = &websocket.CloseError{Code: code, Text: text}
 			rr.say(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
 			return false
@@ -165,7 +152,7 @@ func (rr *wsRelayReader) handle(b []byte) bool {
 
 // waited runs the wait hook (the client's flush) after a read, and pauses the
 // reading while the client is behind.
-func (rr *wsRelayReader) waited(r *relayed) bool {
+func (rr *wsRelayReader) waited(r *relayed) {
 	if rr.u.hook != nil {
 		rr.u.hook()
 	}
@@ -174,7 +161,6 @@ func (rr *wsRelayReader) waited(r *relayed) bool {
 		rr.u.loop.want(r, false, false)
 		rr.watchClient()
 	}
-	return true
 }
 
 // watchClient has the loop tell when the client's socket takes writes again (its

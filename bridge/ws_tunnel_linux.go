@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -39,9 +38,7 @@ type wsTunnel struct {
 	ended  bool
 	// closing is when a close handshake began (a close went one way).
 	closing time.Time
-	// rest is what the upstream sent with its handshake's answer; originals, the
-	// connections the sockets were taken from, until start.
-	rest      []byte
+	// originals are the connections the sockets were taken from, until start.
 	originals [2]net.Conn
 }
 
@@ -55,16 +52,12 @@ type tunnelSide struct {
 	// out holds what this side has not taken yet; nil when it has taken
 	// everything.
 	out []byte
-	// ctl is the control frame (header and payload) being read from this side:
-	// control frames are passed on whole, or answered.
-	ctl []byte
 	// pending holds our own frames for this side until what goes to it is
 	// between frames.
 	pending []byte
 	// lastRead is when this side was last heard; lastPing when we last pinged it.
 	lastRead, lastPing time.Time
 	blockedSince       time.Time // out has been waiting since
-	sentClose          bool      // a close frame came from this side
 	gotClose           bool      // a close frame went to this side
 	// msgs and bytes count the data messages from this side since the last
 	// commit to the metrics.
@@ -108,7 +101,7 @@ func (rt *route) newTunnel(upConn, clientConn *websocket.Conn) (*wsTunnel, bool)
 		return nil, false
 	}
 	now := time.Now()
-	t := &wsTunnel{rt: rt, loop: loop, rest: rest, originals: [2]net.Conn{hc, clNet}}
+	t := &wsTunnel{rt: rt, loop: loop, originals: [2]net.Conn{hc, clNet}}
 	limit := rt.cfg.MaxMessage
 	t.cl = &tunnelSide{t: t, client: true, sc: ws.NewFrameScanner(true, limit), lastRead: now, lastPing: now}
 	t.up = &tunnelSide{t: t, sc: ws.NewFrameScanner(false, limit), lastRead: now, lastPing: now}
@@ -116,6 +109,7 @@ func (rt *route) newTunnel(upConn, clientConn *websocket.Conn) (*wsTunnel, bool)
 	for s, fd := range map[*tunnelSide]int{t.cl: clFD, t.up: upFD} {
 		s.r = relayed{fd: fd, onData: s.onData, left: s.left, onWritable: s.onWritable, onTick: s.onTick}
 	}
+	t.up.r.first = rest
 	return t, true
 }
 
@@ -131,36 +125,14 @@ func (t *wsTunnel) start(finish func(error)) {
 		if t.ended { // drained before it started
 			return
 		}
-		t.loop.addNow(&t.up.r)
 		t.loop.addNow(&t.cl.r)
-		if len(t.rest) > 0 {
-			t.up.onData(t.rest) // what came with the handshake's answer
-		}
-		t.rest = nil
+		t.loop.addNow(&t.up.r) // with what came with the handshake's answer first
 	}) {
 		t.ended = true
 		unix.Close(t.up.r.fd)
 		unix.Close(t.cl.r.fd)
 		finish(errRelayClosed)
 	}
-}
-
-// dupSocket returns a descriptor of its own for conn's socket.
-func dupSocket(conn net.Conn) (int, error) {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return -1, errors.New("no socket")
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	fd := -1
-	var derr error
-	if err := raw.Control(func(s uintptr) { fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return -1, err
-	}
-	return fd, derr
 }
 
 // drain ends the tunnel for shutdown: 1001 both ways.
@@ -191,12 +163,9 @@ func (s *tunnelSide) onData(b []byte) bool {
 		}
 		f := s.sc.Frame()
 		switch {
-		case res == ws.ScanHeader && f.IsControl():
-			s.ctl = append(s.ctl[:0], s.sc.Header()...)
+		case f.IsControl(): // passed on, or answered, once whole (frameDone)
 		case res == ws.ScanHeader:
 			to.out = append(to.out, s.sc.Header()...)
-		case res == ws.ScanPayload && f.IsControl():
-			s.ctl = append(s.ctl, b[:n]...)
 		case res == ws.ScanPayload:
 			to.out = append(to.out, b[:n]...)
 		}
@@ -226,8 +195,10 @@ func (s *tunnelSide) frameDone(f ws.Frame) {
 			s.bytes += int(s.sc.MessageLen())
 		}
 	case f.Opcode == websocket.CloseMessage:
-		s.sentClose = true
-		code, text := closePayload(s.ctl, f)
+		code, text := ws.ClosePayload(s.sc.Control())
+		if code == websocket.CloseNoStatusReceived {
+			code = websocket.CloseNormalClosure // 1005 may not go on the wire
+		}
 		to.out = ws.AppendControlFrame(to.out, websocket.CloseMessage, websocket.FormatCloseMessage(code, text), !to.client)
 		to.gotClose = true
 		if !s.gotClose {
@@ -236,27 +207,11 @@ func (s *tunnelSide) frameDone(f ws.Frame) {
 			s.t.end(nil) // the answer to a close: the handshake is over
 			return
 		}
-	default: // ping and pong pass through
-		to.out = append(to.out, s.ctl...)
+	default: // ping and pong pass through, masked as the other side's direction wants
+		to.out = ws.AppendControlFrame(to.out, f.Opcode, s.sc.Control(), !to.client)
 	}
 	to.out = append(to.out, to.pending...)
 	to.pending = to.pending[:0]
-}
-
-// closePayload returns the code and text of a close frame read whole into ctl
-// (header and payload, unmasked here): 1000 for one with no status, which may not
-// go on the wire.
-func closePayload(ctl []byte, f ws.Frame) (int, string) {
-	p := append([]byte(nil), ctl[len(ctl)-int(f.Len):]...)
-	if f.Masked {
-		for i := range p {
-			p[i] ^= f.Key[i%4]
-		}
-	}
-	if len(p) < 2 {
-		return websocket.CloseNormalClosure, ""
-	}
-	return int(p[0])<<8 | int(p[1]), string(p[2:])
 }
 
 // say queues a close frame of ours for this side.

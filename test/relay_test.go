@@ -15,6 +15,15 @@ import (
 
 const relayedSeries = `ssews_relayed_streams{route="/r"}`
 
+// leaveRelayed has a relayed client leave (leave), and waits for its upstream to
+// see the end (gone) and the session to be off the relay loop.
+func leaveRelayed(t *testing.T, p *proxy, leave func(), gone <-chan struct{}) {
+	t.Helper()
+	leave()
+	recv(t, gone, "the upstream's end after the client left")
+	waitGauge(t, p, relayedSeries, 0)
+}
+
 // TestRelayLoopStream: a per-client EventSource stream of a plain http:// upstream
 // runs on the relay loop, and goes on across an upstream drop (the socket ends in
 // the loop; the stream reconnects with the last id and comes back to the loop) until
@@ -67,9 +76,7 @@ func TestRelayLoopStream(t *testing.T) {
 		t.Fatalf("after the reconnection: got %+v; want three, id 3", ev)
 	}
 	waitGauge(t, p, relayedSeries, 1)
-	s.close()
-	recv(t, up.gone, "the upstream request's end after the client left")
-	waitGauge(t, p, relayedSeries, 0)
+	leaveRelayed(t, p, s.close, up.gone)
 }
 
 // TestRelayLoopSlowClientComesBack: a client that stops reading takes its stream out
@@ -168,9 +175,7 @@ func TestRelayLoopWebSocketUpstream(t *testing.T) {
 		t.Fatalf("after the drop: got %q", ev.Data)
 	}
 	waitGauge(t, p, relayedSeries, 1)
-	s.close()
-	recv(t, up.gone, "the upstream's end after the client left")
-	waitGauge(t, p, relayedSeries, 0)
+	leaveRelayed(t, p, s.close, up.gone)
 }
 
 // TestRelayedStuckClients: a client of a ws:// upstream that stops reading while the

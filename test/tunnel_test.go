@@ -53,9 +53,7 @@ func TestTunnelPassesFramesAsTheyAre(t *testing.T) {
 	if got := recv(t, pong, "the upstream's pong at the client"); got != "are you there" {
 		t.Fatalf("client got pong %q", got)
 	}
-	c.Close()
-	recv(t, up.gone, "the upstream's end after the client left")
-	waitGauge(t, p, relayedSeries, 0)
+	leaveRelayed(t, p, func() { c.Close() }, up.gone)
 }
 
 // TestTunnelHandshakeRest: frames an upstream sends in the same write as its 101

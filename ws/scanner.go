@@ -34,7 +34,13 @@ type FrameScanner struct {
 	frameDone bool  // the last Scan ended a frame
 	inMessage bool  // a data message is under way (its last frame is to come)
 	msgLen    int64 // the payload of the message so far
+	// ctl is the current control frame's payload, unmasked (Control).
+	ctl  [maxControl]byte
+	nctl int
 }
+
+// maxControl is the longest payload of a control frame.
+const maxControl = 125
 
 // maxClientHeader is the longest frame header: 2 bytes, 8 of length, 4 of mask key.
 const maxClientHeader = 14
@@ -88,6 +94,12 @@ func (s *FrameScanner) Scan(b []byte) (n int, r ScanResult, err error) {
 	}
 	if s.inPayload {
 		k := int(min(int64(len(b)), s.left))
+		if s.cur.IsControl() {
+			for _, c := range b[:k] {
+				s.ctl[s.nctl] = c ^ s.cur.Key[s.nctl%4] // Key is zero when unmasked
+				s.nctl++
+			}
+		}
 		s.left -= int64(k)
 		s.endPayload()
 		return k, ScanPayload, nil
@@ -191,6 +203,7 @@ func (s *FrameScanner) parseHeader() error {
 	s.cur = f
 	s.left = f.Len
 	s.inPayload = true
+	s.nctl = 0
 	return nil
 }
 
@@ -203,6 +216,21 @@ func (s *FrameScanner) Frame() Frame { return s.cur }
 
 // MessageLen is the payload of the current data message up to the current frame.
 func (s *FrameScanner) MessageLen() int64 { return s.msgLen }
+
+// Control returns the payload of the current control frame, unmasked, as far as it
+// has come: all of it once FrameDone. It is valid until the next frame's header.
+// A relay that does not pass a control frame on as it is (a close to rewrite, a
+// ping to answer) reads it here.
+func (s *FrameScanner) Control() []byte { return s.ctl[:s.nctl] }
+
+// ClosePayload returns the status code and reason of a close frame's payload
+// (RFC 6455 section 5.5.1): websocket.CloseNoStatusReceived when it has none.
+func ClosePayload(p []byte) (code int, text string) {
+	if len(p) < 2 {
+		return websocket.CloseNoStatusReceived, ""
+	}
+	return int(binary.BigEndian.Uint16(p)), string(p[2:])
+}
 
 // FrameDone reports whether the last Scan ended the current frame; the next starts
 // the next frame's header.

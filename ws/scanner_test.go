@@ -1072,3 +1072,42 @@ func BenchmarkFrameScanner(b *testing.B) {
 		b.Fatalf("%d frames, AtBoundary %v", frames, s.AtBoundary())
 	}
 }
+
+// TestFrameScannerControl: a control frame's payload comes out whole and unmasked
+// however its bytes are cut, from a client (masked) and from a server.
+func TestFrameScannerControl(t *testing.T) {
+	t.Parallel()
+	payload := "\x03\xe8" + strings.Repeat("r", 100)
+	for _, fromClient := range []bool{false, true} {
+		before, f := text("before"), ctl(opClose, payload)
+		if fromClient {
+			before, f = before.masked4(), f.masked4()
+		}
+		in := wire(before, f)
+		for _, parts := range [][][]byte{{in}, bytewise(in)} {
+			s := NewFrameScanner(fromClient, 0)
+			var got string
+			for _, part := range parts {
+				for len(part) > 0 {
+					n, res, err := s.Scan(part)
+					if err != nil {
+						t.Fatal(err)
+					}
+					part = part[n:]
+					if res != ScanMore && s.FrameDone() && s.Frame().IsControl() {
+						got = string(s.Control())
+					}
+				}
+			}
+			if got != payload {
+				t.Fatalf("from a client %v, %d parts: control payload %q; want %q", fromClient, len(parts), got, payload)
+			}
+			if code, text := ClosePayload([]byte(got)); code != 1000 || text != strings.Repeat("r", 100) {
+				t.Fatalf("close %d %q", code, text)
+			}
+		}
+	}
+	if code, _ := ClosePayload(nil); code != websocket.CloseNoStatusReceived {
+		t.Fatalf("empty close: %d; want 1005", code)
+	}
+}
