@@ -8,37 +8,22 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/ssews/ssews/config"
 	"github.com/ssews/ssews/sse"
 	"github.com/ssews/ssews/ws"
 )
 
-// jsonFrame is the WebSocket frame of one event in format=json (SPEC section 4).
-// Retry is set on the event on which the upstream changed it (0 included).
-type jsonFrame struct {
-	Event string `json:"event"`
-	Data  string `json:"data"`
-	ID    string `json:"id,omitempty"`
-	Retry *int64 `json:"retry,omitempty"`
-}
-
-// frameEncoder turns events into WebSocket messages for one client, reusing its
-// buffer; it remembers the retry last sent so retry appears only when it changes.
+// frameEncoder turns events into WebSocket messages for one client; it remembers
+// the retry last sent so that retry appears only when it changes.
 type frameEncoder struct {
 	format    config.Format
-	buf       bytes.Buffer
-	enc       *json.Encoder
 	lastRetry int64
-	// frame is reused, and its Retry points at lastRetry, so encoding one costs no
-	// allocation of its own.
-	frame jsonFrame
 }
 
 func newFrameEncoder(format config.Format) *frameEncoder {
-	fe := &frameEncoder{format: format, lastRetry: -1}
-	fe.enc = json.NewEncoder(&fe.buf)
-	fe.enc.SetEscapeHTML(false)
-	return fe
+	return &frameEncoder{format: format, lastRetry: -1}
 }
 
 // encode returns ev as a text frame (ws.ServerFrame) and the size of its payload.
@@ -48,15 +33,41 @@ func (fe *frameEncoder) encode(ev *sse.Event) (frame []byte, size int) {
 	if fe.format == config.FormatRaw {
 		return append(ws.AppendFrameHeader(make([]byte, 0, 10+len(ev.Data)), false, len(ev.Data)), ev.Data...), len(ev.Data)
 	}
-	fe.buf.Reset()
-	fe.frame = jsonFrame{Event: ev.TypeOrDefault(), Data: ev.Data, ID: ev.ID}
-	if ev.HasRetry && ev.Retry != fe.lastRetry {
+	withRetry := ev.HasRetry && ev.Retry != fe.lastRetry
+	if withRetry {
 		fe.lastRetry = ev.Retry
-		fe.frame.Retry = &fe.lastRetry
 	}
-	_ = fe.enc.Encode(&fe.frame) // strings and an int64 always encode
-	b := bytes.TrimSuffix(fe.buf.Bytes(), []byte("\n"))
-	return ws.ServerFrame(false, b), len(b)
+	b := appendJSONFrame(make([]byte, ws.HeaderRoom, ws.HeaderRoom+jsonFrameSize(ev)), ev, withRetry)
+	return ws.FrameInPlace(b, false), len(b) - ws.HeaderRoom
+}
+
+// appendJSONFrame appends the format=json message of ev (SPEC section 4) to dst:
+// {"event":…,"data":…} with "id" when it is not empty and "retry" when withRetry.
+// The object's shape is fixed, so only its strings need an encoder: jsontext quotes
+// them (minimal escapes, invalid UTF-8 as U+FFFD, as encoding/json does), at a third
+// of the cost of encoding/json's reflection over a struct, which showed in every
+// event of a WebSocket client of an SSE upstream.
+func appendJSONFrame(dst []byte, ev *sse.Event, withRetry bool) []byte {
+	// AppendQuote's only error is invalid UTF-8, which it has already replaced.
+	dst = append(dst, `{"event":`...)
+	dst, _ = jsontext.AppendQuote(dst, ev.TypeOrDefault())
+	dst = append(dst, `,"data":`...)
+	dst, _ = jsontext.AppendQuote(dst, ev.Data)
+	if ev.ID != "" {
+		dst = append(dst, `,"id":`...)
+		dst, _ = jsontext.AppendQuote(dst, ev.ID)
+	}
+	if withRetry {
+		dst = append(dst, `,"retry":`...)
+		dst = strconv.AppendInt(dst, ev.Retry, 10)
+	}
+	return append(dst, '}')
+}
+
+// jsonFrameSize is room enough for ev's JSON message when no string needs escapes.
+func jsonFrameSize(ev *sse.Event) int {
+	const keys = len(`{"event":"","data":"","id":"","retry":}`) + 20 // 20: the digits of an int64
+	return keys + len(ev.TypeOrDefault()) + len(ev.Data) + len(ev.ID)
 }
 
 // MessageReader turns WebSocket messages into events exactly as ssews reads a

@@ -1,6 +1,8 @@
 package bridge
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/ssews/ssews/config"
@@ -37,6 +39,33 @@ func TestFrameEncoderJSON(t *testing.T) {
 	raw := newFrameEncoder(config.FormatRaw)
 	if frame, size := raw.encode(&sse.Event{Type: "t", Data: "é\nx", ID: "1"}); string(frame) != string(ws.ServerFrame(false, []byte("é\nx"))) || size != 4 {
 		t.Errorf("raw encode = %q, %d; want the frame of the data alone", frame, size)
+	}
+}
+
+// TestJSONFrameReadsBack: whatever an event's strings hold, its JSON message decodes
+// to the same strings, and a shared stream's message of it is the same bytes as a
+// per-client one.
+func TestJSONFrameReadsBack(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"", "plain", `"quoted" \ back\slash`, "<&>", "\x00\x01\x1f\x7f", "\u2028\u2029", "😀 é €", "a\nb\rc\td", strings.Repeat("x", 300)} {
+		ev := sse.Event{Type: s, Data: s, ID: s, Retry: 250, HasRetry: true}
+		frame, size := newFrameEncoder(config.FormatJSON).encode(&ev)
+		payload := frame[len(frame)-size:]
+		var got struct {
+			Event string  `json:"event"`
+			Data  string  `json:"data"`
+			ID    *string `json:"id"`
+			Retry int64   `json:"retry"`
+		}
+		if err := json.Unmarshal(payload, &got); err != nil {
+			t.Fatalf("message of %q is not JSON: %v: %s", s, err, payload)
+		}
+		if got.Event != ev.TypeOrDefault() || got.Data != s || (got.ID == nil) != (s == "") || (got.ID != nil && *got.ID != s) || got.Retry != 250 {
+			t.Errorf("message of %q read back as %+v: %s", s, got, payload)
+		}
+		if shared := jsonFrameOf(&ev); string(shared) != string(payload) {
+			t.Errorf("shared message of %q is %s; per-client %s", s, shared, payload)
+		}
 	}
 }
 

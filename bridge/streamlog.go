@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"encoding/json"
 	"sync"
 
 	"github.com/ssews/ssews/config"
@@ -115,10 +114,5 @@ func (e *Entry) wire(format config.Format) ([]byte, int) {
 // jsonFrameOf is the format=json frame of a shared stream's event: retry appears on
 // the event on which the upstream set it.
 func jsonFrameOf(ev *sse.Event) []byte {
-	f := jsonFrame{Event: ev.TypeOrDefault(), Data: ev.Data, ID: ev.ID}
-	if ev.HasRetry {
-		f.Retry = &ev.Retry
-	}
-	b, _ := json.Marshal(&f) // strings and an int64 always encode
-	return b
+	return appendJSONFrame(make([]byte, 0, jsonFrameSize(ev)), ev, ev.HasRetry)
 }

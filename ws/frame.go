@@ -19,6 +19,20 @@ func ServerFrame(binaryMsg bool, data []byte) []byte {
 // maxHeader is the longest header of an unmasked frame.
 const maxHeader = 10
 
+// HeaderRoom is the room to leave at the front of a buffer a payload is built in,
+// so that FrameInPlace can make it a frame without copying the payload.
+const HeaderRoom = maxHeader
+
+// FrameInPlace returns the ServerFrame of the payload that follows HeaderRoom bytes
+// of room in buf: the header is written just before the payload, in that room.
+func FrameInPlace(buf []byte, binaryMsg bool) []byte {
+	var header [maxHeader]byte
+	h := AppendFrameHeader(header[:0], binaryMsg, len(buf)-HeaderRoom)
+	start := HeaderRoom - len(h)
+	copy(buf[start:], h)
+	return buf[start:]
+}
+
 // AppendFrameHeader appends the header of a ServerFrame of n payload bytes to dst,
 // for a caller that appends the payload itself (from a string, say).
 func AppendFrameHeader(dst []byte, binaryMsg bool, n int) []byte {

@@ -53,6 +53,25 @@ func TestServerFrameReadsBack(t *testing.T) {
 	}
 }
 
+// TestFrameInPlace: a payload built after HeaderRoom bytes becomes the same frame
+// ServerFrame makes of it, at every length encoding, and the payload is not copied.
+func TestFrameInPlace(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 1, 125, 126, 65535, 65536} {
+		for _, binary := range []bool{false, true} {
+			data := bytes.Repeat([]byte{'p'}, n)
+			buf := append(make([]byte, ws.HeaderRoom), data...)
+			frame := ws.FrameInPlace(buf, binary)
+			if !bytes.Equal(frame, ws.ServerFrame(binary, data)) {
+				t.Fatalf("FrameInPlace(%d bytes, binary %v) = % x...; want ServerFrame's bytes", n, binary, frame[:min(len(frame), 12)])
+			}
+			if &frame[len(frame)-1] != &buf[len(buf)-1] {
+				t.Fatalf("FrameInPlace(%d bytes) copied the payload", n)
+			}
+		}
+	}
+}
+
 // TestTryWriteFramesKeepsOrder: batches of frames written on the spot, the part of
 // a batch the socket did not take, and messages queued behind a busy writer or a
 // full socket reach the peer whole and in order, and TryWriteFrames declines once
