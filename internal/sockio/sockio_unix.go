@@ -13,7 +13,7 @@ import (
 const maxIovecs = 1024
 
 // TryWritev writes what of bufs the socket takes at once, in order, with one system
-// call (writev), and returns how many bytes it took, counted across bufs: 0 when it
+// call (send or sendmsg), and returns how many bytes it took, counted across bufs: 0 when it
 // takes nothing now (EAGAIN), or when the write fails, which the caller's blocking
 // write then reports. A batch of events costs a client one write, not one per
 // event. The caller serialises its writes on the connection.
@@ -41,13 +41,25 @@ func TryWritev(raw syscall.RawConn, bufs [][]byte) int {
 	var n uintptr
 	var errno syscall.Errno
 	err := raw.Control(func(fd uintptr) {
-		n, _, errno = unix.RawSyscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		if len(iov) == 1 {
+			n, _, errno = unix.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(iov[0].Base)), uintptr(iov[0].Len), sendFlags, 0, 0)
+			return
+		}
+		msg := unix.Msghdr{Iov: &iov[0]}
+		msg.SetIovlen(len(iov))
+		n, _, errno = unix.RawSyscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&msg)), sendFlags)
 	})
 	if err != nil || errno != 0 {
 		return 0
 	}
 	return int(n)
 }
+
+// sendFlags: a write never waits, and a peer that has gone is an error (EPIPE),
+// not a SIGPIPE for the runtime to field. send and sendmsg, not write and writev,
+// because a socket's writes through the file layer cost a little more in the
+// kernel, once per event to each client.
+const sendFlags = unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL
 
 // Readable reports whether a read from fd would not wait: bytes, end of stream or
 // an error are there. It peeks, so nothing is taken from the socket. As the f of
