@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 )
 
 // ErrTooLong reports a line or an event data buffer over the parser's size limit.
@@ -203,7 +204,10 @@ func (p *Parser) fill() error {
 	if p.end == 0 && len(p.buf) > keepBuf {
 		p.buf = nil // the long line is gone: an idle stream need not keep its buffer
 	}
-	if p.end == len(p.buf) {
+	switch {
+	case len(p.buf) == 0:
+		p.buf = readBuffers.Get().(*[minBufSize]byte)[:]
+	case p.end == len(p.buf):
 		// The pending line fills the buffer and is not over the limit, so the
 		// buffer is below max+1 bytes: room for the longest line and its end.
 		n := min(max(2*len(p.buf), minBufSize), max(p.max+1, minBufSize))
@@ -217,6 +221,12 @@ func (p *Parser) fill() error {
 		if err == ErrWouldBlock {
 			if n > 0 {
 				return nil
+			}
+			if p.end == 0 && len(p.buf) == minBufSize {
+				// Nothing pending and no input yet: the buffer goes back until
+				// the next bytes come, so an idle stream holds none.
+				readBuffers.Put((*[minBufSize]byte)(p.buf))
+				p.buf = nil
 			}
 			return err // not sticky: the stream goes on
 		}
@@ -363,6 +373,12 @@ func (p *Parser) eventType() string {
 	p.typeIdx = (p.typeIdx + 1) % len(p.types)
 	return t
 }
+
+// readBuffers lends first read buffers to parsers whose reader can say that no
+// input is there yet (ErrWouldBlock): such a parser gives its buffer back while it
+// waits, so that thousands of idle streams share a few hot buffers instead of each
+// keeping one of its own.
+var readBuffers = sync.Pool{New: func() any { return new([minBufSize]byte) }}
 
 // index finds the next occurrence of one byte in the read buffer with
 // bytes.IndexByte, and remembers what it found, so that a stream whose lines end in

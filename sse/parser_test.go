@@ -337,6 +337,34 @@ func TestParserBufferShrinks(t *testing.T) {
 	}
 }
 
+// TestParserLendsItsBufferWhileWaiting: a parser fed by an event loop holds no read
+// buffer while it waits for input with nothing pending, and one that waits in the
+// middle of a line keeps it, with the line.
+func TestParserLendsItsBufferWhileWaiting(t *testing.T) {
+	t.Parallel()
+	r := &wouldBlockReader{r: splitReader("data: a\n\ndata: b", 10, 14)}
+	p := NewParser(r, 0)
+	var got []string
+	for {
+		ev, err := p.Next()
+		if err == ErrWouldBlock {
+			if pending := p.end - p.start; pending == 0 && p.buf != nil {
+				t.Fatalf("waiting with nothing pending, the parser holds a %d-byte buffer", len(p.buf))
+			} else if pending > 0 && p.buf == nil {
+				t.Fatalf("waiting with %d bytes pending, the parser lost its buffer", pending)
+			}
+			continue
+		}
+		if err != nil {
+			break
+		}
+		got = append(got, ev.Data)
+	}
+	if !slices.Equal(got, []string{"a"}) {
+		t.Errorf("events %q; want [a] (the unfinished block is discarded)", got)
+	}
+}
+
 // In the steady state an event costs one allocation, its data and new id together;
 // a repeated event type costs none.
 func TestParserAllocs(t *testing.T) {
