@@ -55,6 +55,11 @@ func (hs *hubSet) start(h *hub) {
 	}()
 }
 
+// sharedReadSize is how much a shared stream reads from its SSE upstream at a time:
+// a fast stream's events then reach every client in batches as large as a batch
+// may be (maxBatchEvents), not a 4 KiB read's worth.
+const sharedReadSize = 64 << 10
+
 // newHub creates a stream's hub. A shared upstream connection carries no client's
 // headers: it is everyone's.
 func (hs *hubSet) newHub(key string, cr *clientRequest) *hub {
@@ -76,6 +81,11 @@ func (hs *hubSet) newHub(key string, cr *clientRequest) *hub {
 	}
 	h.feed = newFeed(rt.dial(shared), "", rt.cfg.Retry, rt.metrics, log)
 	h.feed.onConnect = func(c upstreamConn) {
+		if su, ok := c.(*sseUpstream); ok {
+			// Each read is a batch for every client: read as much as a fast
+			// stream has.
+			su.parser.SetReadSize(sharedReadSize)
+		}
 		wu, _ := c.(*wsUpstream)
 		h.mu.Lock()
 		h.upstream = nil

@@ -65,6 +65,8 @@ type Parser struct {
 
 	types   [4]string // recent event types, so a repeated type costs no allocation
 	typeIdx int
+
+	readSize int // the first read buffer's size when not minBufSize (SetReadSize)
 }
 
 // NewParser returns a parser reading the event stream r. maxSize bounds one event:
@@ -75,6 +77,13 @@ func NewParser(r io.Reader, maxSize int) *Parser {
 		maxSize = DefaultMaxSize
 	}
 	return &Parser{r: r, max: maxSize, lf: index{c: '\n', at: -1}, cr: index{c: '\r', at: -1}}
+}
+
+// SetReadSize makes the parser read up to n bytes at a time (at most the size limit
+// plus one), instead of 4 KiB, from its next read on. A reader shared by many
+// clients wants it: each read is a batch that goes to all of them together.
+func (p *Parser) SetReadSize(n int) {
+	p.readSize = min(max(n, minBufSize), p.max+1)
 }
 
 // Next returns the next dispatched event. Its fields are valid UTF-8: the stream is
@@ -201,12 +210,19 @@ func (p *Parser) fill() error {
 		p.cr.shift(p.start)
 		p.start = 0
 	}
-	if p.end == 0 && len(p.buf) > keepBuf {
+	if p.end == 0 && len(p.buf) > max(keepBuf, p.readSize) {
 		p.buf = nil // the long line is gone: an idle stream need not keep its buffer
 	}
 	switch {
+	case len(p.buf) == 0 && p.readSize > minBufSize:
+		p.buf = make([]byte, p.readSize)
 	case len(p.buf) == 0:
 		p.buf = readBuffers.Get().(*[minBufSize]byte)[:]
+	case len(p.buf) < p.readSize && p.end < len(p.buf):
+		// Larger reads from now on; what is pending moves with them.
+		buf := make([]byte, p.readSize)
+		copy(buf, p.buf[:p.end])
+		p.buf = buf
 	case p.end == len(p.buf):
 		// The pending line fills the buffer and is not over the limit, so the
 		// buffer is below max+1 bytes: room for the longest line and its end.

@@ -2,9 +2,11 @@ package sse
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -334,6 +336,52 @@ func TestParserBufferShrinks(t *testing.T) {
 	}
 	if len(p.buf) > keepBuf || cap(p.data) > keepBuf {
 		t.Errorf("after a large event, buffers got %d and %d bytes; want at most %d", len(p.buf), cap(p.data), keepBuf)
+	}
+}
+
+// sizeRecorder records the size of every read buffer it is given.
+type sizeRecorder struct {
+	r     io.Reader
+	sizes []int
+}
+
+func (s *sizeRecorder) Read(p []byte) (int, error) {
+	s.sizes = append(s.sizes, len(p))
+	return s.r.Read(p)
+}
+
+// TestParserSetReadSize: after SetReadSize the parser asks for reads of that size,
+// bounded by the size limit, also in the middle of a line, and the events are the
+// same.
+func TestParserSetReadSize(t *testing.T) {
+	t.Parallel()
+	var input strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&input, "id: %d\ndata: %s\n\n", i, strings.Repeat("x", i%50))
+	}
+	for _, c := range []struct{ set, limit, want int }{{64 << 10, 0, 64 << 10}, {1 << 20, 10000, 10001}, {100, 0, minBufSize}} {
+		rec := &sizeRecorder{r: splitReader(input.String(), 5000, 30001)}
+		p := NewParser(rec, c.limit)
+		if _, err := p.Next(); err != nil { // a first read of 4 KiB: the setting comes mid-stream
+			t.Fatal(err)
+		}
+		p.SetReadSize(c.set)
+		n := 1
+		for ; ; n++ {
+			ev, err := p.Next()
+			if err != nil {
+				break
+			}
+			if want := strconv.Itoa(n); ev.ID != want || len(ev.Data) != n%50 {
+				t.Fatalf("SetReadSize(%d): event %d has id %q and %d bytes of data", c.set, n, ev.ID, len(ev.Data))
+			}
+		}
+		if n != 2000 {
+			t.Fatalf("SetReadSize(%d): %d events; want 2000", c.set, n)
+		}
+		if got := slices.Max(rec.sizes[1:]); got != c.want {
+			t.Errorf("SetReadSize(%d) with limit %d: reads of up to %d bytes; want %d", c.set, c.limit, got, c.want)
+		}
 	}
 }
 
