@@ -22,8 +22,13 @@ func newBatch(entries []*Entry) *batch { return &batch{entries: entries} }
 func (b *batch) sse() ([][]byte, int) {
 	if b.sseWire == nil {
 		b.sseWire = make([][]byte, len(b.entries))
+		size := 0
+		for _, e := range b.entries {
+			size += e.sseSize()
+		}
+		buf := make([]byte, 0, size)
 		for i, e := range b.entries {
-			b.sseWire[i] = e.sse()
+			b.sseWire[i] = e.sseInto(&buf)
 			b.sseBytes += len(b.sseWire[i])
 		}
 	}

@@ -126,3 +126,49 @@ func TestSubscriberBounds(t *testing.T) {
 		t.Error("an entry over the byte bound must still go into an empty queue")
 	}
 }
+
+// TestRingAllocatesSmallEntriesInSlabs: small events cost no allocation of their
+// own; a large one gets its own, so that a slab never keeps large evicted data.
+func TestRingAllocatesSmallEntriesInSlabs(t *testing.T) {
+	r := newRing(1024, 64<<20)
+	small := sse.Event{Data: strings.Repeat("x", 100), ID: "1"}
+	if n := testing.AllocsPerRun(1000, func() { r.Append(small, nil) }); n > 0.1 {
+		t.Errorf("a small event costs %.2f allocations; want one slab per %d", n, entrySlab)
+	}
+	large := sse.Event{Data: strings.Repeat("x", slabMaxData+1), ID: "2"}
+	if n := testing.AllocsPerRun(100, func() { r.Append(large, nil) }); n < 1 {
+		t.Errorf("a large event costs %.2f allocations; want its own entry", n)
+	}
+}
+
+// BenchmarkRingAppend is the log's cost per event of a fast shared stream.
+func BenchmarkRingAppend(b *testing.B) {
+	r := newRing(1024, 64<<20)
+	ev := sse.Event{Type: "update", Data: strings.Repeat("x", 100)}
+	ids := make([]string, 4096)
+	for i := range ids {
+		ids[i] = fmt.Sprint(i)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		ev.ID = ids[i%len(ids)]
+		r.Append(ev, nil)
+		i++
+	}
+}
+
+// BenchmarkRingAfterOldest is a resume from the oldest of 1,024 entries: the
+// longest search of the log, once per resuming client.
+func BenchmarkRingAfterOldest(b *testing.B) {
+	r := newRing(1024, 64<<20)
+	for i := range 1024 {
+		r.Append(sse.Event{Data: "x", ID: fmt.Sprint(i)}, nil)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := r.After("0"); !ok {
+			b.Fatal("oldest entry not found")
+		}
+	}
+}

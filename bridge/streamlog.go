@@ -56,15 +56,41 @@ const entryOverhead = 256
 const wireForms = 4
 
 func newEntry(ev sse.Event, orig *ws.Message) *Entry {
-	return &Entry{Event: ev, orig: orig, size: wireForms*len(ev.Data) + len(ev.ID) + len(ev.Type) + entryOverhead}
+	e := new(Entry)
+	e.init(ev, orig)
+	return e
+}
+
+// init makes e, a zero Entry, the entry of ev.
+func (e *Entry) init(ev sse.Event, orig *ws.Message) {
+	e.Event, e.orig = ev, orig
+	e.size = wireForms*len(ev.Data) + len(ev.ID) + len(ev.Type) + entryOverhead
 }
 
 // sse is the event's wire form for EventSource clients, with its id so any client
 // can resume from it. Every entry of the log has one; an entry without (the gap
 // event) leaves the client's last event id as it was, rather than resetting it.
 func (e *Entry) sse() []byte {
-	e.sseOnce.Do(func() { e.sseWire = sse.AppendEvent(nil, &e.Event, e.Event.ID != "") })
+	var buf []byte
+	return e.sseInto(&buf)
+}
+
+// sseInto is sse, encoding into the room left in *buf if the entry has no wire form
+// yet: a batch encodes its entries into one buffer, one allocation for all of them.
+// The entry's bytes are capped, so nothing appended to *buf later can touch them.
+func (e *Entry) sseInto(buf *[]byte) []byte {
+	e.sseOnce.Do(func() {
+		start := len(*buf)
+		*buf = sse.AppendEvent(*buf, &e.Event, e.Event.ID != "")
+		e.sseWire = (*buf)[start:len(*buf):len(*buf)]
+	})
 	return e.sseWire
+}
+
+// sseSize is room for the entry's SSE bytes when its data has no line break.
+func (e *Entry) sseSize() int {
+	const fields = len("event: \nid: \ndata: \n\n")
+	return fields + len(e.Event.Type) + len(e.Event.ID) + len(e.Event.Data)
 }
 
 // frame kinds, the index of Entry.frames.
