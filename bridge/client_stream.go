@@ -13,15 +13,15 @@ type clientStream struct {
 	ctx  context.Context
 	end  context.CancelFunc
 	feed *feed
-	// detach stops the request's end from ending the stream.
-	detach func() bool
+	// stopWithRequest is the request's end ending the stream, until detach.
+	stopWithRequest func() bool
 }
 
 // openClientStream opens cr's upstream. When it cannot, the client has been
 // answered (refuse) and ok is false.
 func (rt *route) openClientStream(w http.ResponseWriter, r *http.Request, cr *clientRequest) (s *clientStream, ok bool) {
 	ctx, end := rt.sessionContext()
-	s = &clientStream{ctx: ctx, end: end, detach: context.AfterFunc(r.Context(), end)}
+	s = &clientStream{ctx: ctx, end: end, stopWithRequest: context.AfterFunc(r.Context(), end)}
 	if s.feed, ok = rt.openFeed(ctx, w, cr); !ok {
 		s.detach()
 		end()
@@ -29,6 +29,15 @@ func (rt *route) openClientStream(w http.ResponseWriter, r *http.Request, cr *cl
 	}
 	return s, true
 }
+
+// detach stops the request's end from ending the stream, and lets go of the
+// registration, which a long stream would otherwise keep.
+func (s *clientStream) detach() {
+	s.stopWithRequest()
+	s.stopWithRequest = detached
+}
+
+func detached() bool { return false }
 
 // close ends the session: the upstream connection, then the context.
 func (s *clientStream) close() {

@@ -57,6 +57,9 @@ type feed struct {
 	relayOut relayOut
 	metrics  *routeMetrics
 	log      *slog.Logger
+	// client is the address of the feed's one client, for its log lines; empty for
+	// a shared stream's feed.
+	client string
 }
 
 func newFeed(dial dialFunc, lastID string, delay time.Duration, rm *routeMetrics, log *slog.Logger) *feed {
@@ -235,7 +238,7 @@ func (f *feed) accept(ev *sse.Event) {
 		}
 		if !f.warnedDropped { // once per connection: the metrics count every one
 			f.warnedDropped = true
-			f.log.Warn("dropped event field with CR, LF or NUL; further drops on this connection are only counted", "fields", dropped.String())
+			f.warn("dropped event field with CR, LF or NUL; further drops on this connection are only counted", "fields", dropped.String())
 		}
 	}
 	f.lastID = ev.ID
@@ -261,9 +264,9 @@ func (f *feed) drop(ctx context.Context, err error) {
 	if errors.Is(err, errOversize) {
 		reason = reasonOversize
 		f.metrics.oversizeUpstream.Inc()
-		f.log.Warn("upstream event over max_message; reconnecting from the last good id", "last_id", f.lastID)
+		f.warn("upstream event over max_message; reconnecting from the last good id", "last_id", f.lastID)
 	} else {
-		f.log.Warn("upstream connection lost; reconnecting", "err", err, "last_id", f.lastID)
+		f.warn("upstream connection lost; reconnecting", "err", err, "last_id", f.lastID)
 	}
 	f.metrics.failures.WithLabelValues(reason).Inc()
 }
@@ -300,7 +303,7 @@ func (f *feed) reconnect(ctx context.Context) error {
 		if errors.As(err, &ue) && ue.final() {
 			return err
 		}
-		f.log.Warn("upstream reconnect failed", "err", err, "attempt", f.failures)
+		f.warn("upstream reconnect failed", "err", err, "attempt", f.failures)
 	}
 }
 
@@ -310,6 +313,16 @@ func (f *feed) close() {
 		f.conn.close()
 		f.conn = nil
 	}
+}
+
+// warn logs msg with the feed's client first, when it has one. The attribute goes
+// with each line rather than into a logger of the feed's own (slog's With), which
+// every idle stream would hold.
+func (f *feed) warn(msg string, args ...any) {
+	if f.client != "" {
+		args = append([]any{"client", f.client}, args...)
+	}
+	f.log.Warn(msg, args...)
 }
 
 // backoff is base doubled per failure, capped, with full jitter over its upper half

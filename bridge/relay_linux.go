@@ -43,7 +43,6 @@ type relayLoop struct {
 
 	// The loop's own, touched by nothing else.
 	streams map[int32]*relayed
-	ticking map[int32]*relayed // those with an onTick
 	next    int32
 	buf     []byte // every read, shared: a handler uses the bytes up or copies them
 	// scratch is where handlers build what they write: what a socket does not
@@ -112,7 +111,7 @@ func newRelayLoop(tick time.Duration) (*relayLoop, error) {
 		return nil, err
 	}
 	l := &relayLoop{epfd: epfd, epFile: os.NewFile(uintptr(epfd), "relay epoll"), wake: wake, timer: timer,
-		streams: map[int32]*relayed{}, ticking: map[int32]*relayed{},
+		streams: map[int32]*relayed{},
 		buf: make([]byte, relayReadSize), scratch: make([]byte, 0, 2*relayReadSize),
 		now: time.Now(), done: make(chan struct{})}
 	ep, err := l.epFile.SyscallConn()
@@ -153,9 +152,6 @@ func (l *relayLoop) addNow(r *relayed) {
 		return
 	}
 	l.streams[r.id] = r
-	if r.onTick != nil {
-		l.ticking[r.id] = r
-	}
 	if first := r.first; len(first) > 0 {
 		r.first = nil
 		if !r.onData(first) {
@@ -320,7 +316,6 @@ func (l *relayLoop) drop(r *relayed, why error) {
 		return
 	}
 	delete(l.streams, r.id)
-	delete(l.ticking, r.id)
 	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, r.fd, nil)
 	r.left(why)
 }
@@ -338,8 +333,10 @@ func epollEvents(events uint32) uint32 {
 func (l *relayLoop) tick() {
 	var b [8]byte
 	_, _ = unix.Read(l.timer, b[:])
-	for _, r := range l.ticking {
-		r.onTick(l.now)
+	for _, r := range l.streams { // a handler may drop streams: ranging a map allows it
+		if r.onTick != nil {
+			r.onTick(l.now)
+		}
 	}
 }
 
@@ -415,6 +412,11 @@ func (b *streamBody) takeSocket() (fd int, ok bool) {
 		return -1, false
 	}
 	b.conn.Close()
+	if b.stopDeadline != nil {
+		// The closed connection needs no deadline, and is not kept for one.
+		b.stopDeadline()
+		b.stopDeadline = nil
+	}
 	b.conn, b.fd = nil, fd
 	return fd, true
 }

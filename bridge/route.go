@@ -165,7 +165,8 @@ func (rt *route) wsOptions() ws.Options {
 // openFeed opens cr's upstream for a per-client session. When it cannot, the client
 // has been answered (refuse) and ok is false.
 func (rt *route) openFeed(ctx context.Context, w http.ResponseWriter, cr *clientRequest) (f *feed, ok bool) {
-	f = newFeed(rt.dial(cr), cr.lastEventID, rt.cfg.Retry, rt.metrics, rt.log.With("client", cr.remoteAddr))
+	f = newFeed(rt.dial(cr), cr.lastEventID, rt.cfg.Retry, rt.metrics, rt.log)
+	f.client = cr.remoteAddr
 	if err := f.connect(ctx); err != nil {
 		rt.refuse(ctx, w, cr, err)
 		return nil, false

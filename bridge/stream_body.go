@@ -24,7 +24,8 @@ type streamBody struct {
 	conn net.Conn // nil while the relay loop reads the socket
 	fd   int      // the socket while the relay loop reads it, else -1
 	// ctx ends the connection's reads (its deadline), for whichever conn is current;
-	// stopDeadline unregisters that for a connection given back by the relay loop.
+	// stopDeadline unregisters that for the current connection, so that one the
+	// relay loop took (closed) is not kept for it.
 	ctx          context.Context
 	stopDeadline func() bool
 	// pending is what was read from the socket and not decoded yet.
@@ -57,9 +58,10 @@ var (
 )
 
 // newStreamBody reads a body from conn after the response head, starting with the
-// bytes of it that were read with the head.
-func newStreamBody(ctx context.Context, conn net.Conn, head []byte, chunked bool) *streamBody {
-	return &streamBody{conn: conn, fd: -1, ctx: ctx, pending: bytes.Clone(head), chunked: chunked}
+// bytes of it that were read with the head. ctx ends conn's reads through a
+// registration that stopDeadline, if not nil, takes back.
+func newStreamBody(ctx context.Context, conn net.Conn, stopDeadline func() bool, head []byte, chunked bool) *streamBody {
+	return &streamBody{conn: conn, fd: -1, ctx: ctx, stopDeadline: stopDeadline, pending: bytes.Clone(head), chunked: chunked}
 }
 
 // Read decodes as much as is there, up to len(p): it waits for the socket only when

@@ -97,7 +97,7 @@ func decodeConn(tb testing.TB, chunked bool, parts []string, heads, size int) ([
 	tb.Helper()
 	heads = min(heads, len(parts))
 	head := []byte(strings.Join(parts[:heads], ""))
-	b := newStreamBody(context.Background(), newPartsConn(parts[heads:]), head, chunked)
+	b := newStreamBody(context.Background(), newPartsConn(parts[heads:]), nil, head, chunked)
 	got, err := readBody(tb, b, size)
 	return got, finish(tb, b, err)
 }
@@ -321,7 +321,7 @@ func TestStreamBodyHeadFirst(t *testing.T) {
 	for _, c := range cases {
 		for _, size := range []int{1, 4 << 10} {
 			head := []byte(c.head)
-			b := newStreamBody(context.Background(), newPartsConn([]string{c.conn}), head, c.chunked)
+			b := newStreamBody(context.Background(), newPartsConn([]string{c.conn}), nil, head, c.chunked)
 			for i := range head {
 				head[i] = '#' // the caller's buffer is reused
 			}
@@ -360,7 +360,7 @@ func TestStreamBodyNetPipe(t *testing.T) {
 				}
 			}
 		}()
-		b := newStreamBody(context.Background(), client, nil, c.chunked)
+		b := newStreamBody(context.Background(), client, nil, nil, c.chunked)
 		got, err := readBody(t, b, 3)
 		if string(got) != c.want || !sameErr(err, c.wantErr) {
 			t.Errorf("parts %q: got %q, %v; want %q, %v", c.parts, got, err, c.want, c.wantErr)

@@ -84,7 +84,7 @@ func (c *sseClient) roundTripDirect(req *http.Request) (*http.Response, net.Conn
 	if err != nil {
 		return nil, nil, err
 	}
-	context.AfterFunc(ctx, func() { _ = conn.SetDeadline(longAgo) })
+	stopDeadline := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(longAgo) })
 	_ = conn.SetDeadline(time.Now().Add(c.timeout))
 	req.Close = true // the stream is the connection's only exchange
 	if err := req.Write(conn); err != nil {
@@ -109,7 +109,7 @@ func (c *sseClient) roundTripDirect(req *http.Request) (*http.Response, net.Conn
 	chunked := len(resp.TransferEncoding) == 1 && resp.TransferEncoding[0] == "chunked"
 	if resp.StatusCode/100 == 2 && (chunked || resp.ContentLength < 0 && len(resp.TransferEncoding) == 0) {
 		head, _ := br.Peek(br.Buffered())
-		resp.Body = newStreamBody(ctx, conn, head, chunked)
+		resp.Body = newStreamBody(ctx, conn, stopDeadline, head, chunked)
 	}
 	return resp, conn, nil
 }
