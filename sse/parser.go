@@ -184,14 +184,12 @@ func (p *Parser) stripBOM() bool {
 	return true
 }
 
-// lineEnd returns the index in buf of the first CR or LF after start, or -1.
+// lineEnd returns the index in buf of the first CR or LF after start, or -1. Both
+// are searched to the end of what was read, not just to the other: a stream whose
+// lines all end in LF is searched for CR once per read, not once per line.
 func (p *Parser) lineEnd() int {
 	lf := p.lf.next(p.buf, p.start, p.end)
-	bound := p.end
-	if lf >= 0 {
-		bound = lf
-	}
-	if cr := p.cr.next(p.buf, p.start, bound); cr >= 0 {
+	if cr := p.cr.next(p.buf, p.start, p.end); cr >= 0 && (lf < 0 || cr < lf) {
 		return cr
 	}
 	return lf
