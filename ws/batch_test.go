@@ -186,7 +186,7 @@ func TestBatchingCloseNowReachesPeer(t *testing.T) {
 // gorilla answers with from the reader goroutine, and the close frame.
 func TestBatchingControlFramesWithoutData(t *testing.T) {
 	t.Parallel()
-	const interval = 50 * time.Millisecond
+	const interval = 100 * time.Millisecond // the peer answers within two intervals on a busy machine too
 	server, peer := newPair(t, ws.Options{PingInterval: interval}, pairOptions{})
 
 	pings := make(chan time.Time, 10)
@@ -250,7 +250,7 @@ func TestBatchingControlFramesDuringStream(t *testing.T) {
 	const pingsSent = 40
 	// A read deadline of 2*PingInterval: wide enough that a reader held up by a
 	// loaded machine while it answers a ping does not find it passed.
-	server, peer := newPair(t, ws.Options{QueueLen: 64, PingInterval: 50 * time.Millisecond}, pairOptions{})
+	server, peer := newPair(t, ws.Options{QueueLen: 64, PingInterval: 100 * time.Millisecond}, pairOptions{})
 
 	var mu sync.Mutex
 	pongs, pings := 0, 0
