@@ -22,9 +22,13 @@ type sseResponse struct {
 	// lastFlush is when bytes last went to the client, for the heartbeat.
 	lastFlush time.Time
 
-	w       http.ResponseWriter // nil on a taken-over connection
-	sink    sseSink
-	enc     *sse.Writer
+	w    http.ResponseWriter // nil on a taken-over connection
+	sink sseSink
+	// conn is the sink of a taken-over connection. It and the writer are part of
+	// the response, not objects of their own: an event on the relay loop touches
+	// one stream's memory in fewer places.
+	conn    connSink
+	enc     sse.Writer
 	counter countingWriter
 	timeout time.Duration
 	// deadline is the write deadline last set: it covers the writes since the last
@@ -51,16 +55,21 @@ func newSSEResponse(w http.ResponseWriter, timeout time.Duration) *sseResponse {
 // newConnSSEResponse writes a stream on a connection taken over by hijackSSE, which
 // has sent its head already.
 func newConnSSEResponse(conn net.Conn, timeout time.Duration) *sseResponse {
-	s := newSSEResponseTo(&connSink{conn: conn}, nil, timeout)
-	s.lastFlush = time.Now()
+	s := &sseResponse{conn: connSink{conn: conn}, lastFlush: time.Now()}
+	s.init(&s.conn, nil, timeout)
 	return s
 }
 
 func newSSEResponseTo(sink sseSink, w http.ResponseWriter, timeout time.Duration) *sseResponse {
-	s := &sseResponse{w: w, sink: sink, timeout: timeout}
-	s.counter.w = sink
-	s.enc = sse.NewWriter(&s.counter)
+	s := &sseResponse{}
+	s.init(sink, w, timeout)
 	return s
+}
+
+func (s *sseResponse) init(sink sseSink, w http.ResponseWriter, timeout time.Duration) {
+	s.w, s.sink, s.timeout = w, sink, timeout
+	s.counter.w = sink
+	s.enc.Reset(&s.counter)
 }
 
 // setStreamHeaders sets the headers of an event stream: its type, and no caching

@@ -15,10 +15,13 @@ import (
 
 // sseUpstream is an open text/event-stream response, parsed as it arrives.
 type sseUpstream struct {
-	parser  *sse.Parser
+	// parser reads wait, which reads the body. Both are part of the stream, not
+	// objects of their own: an event on the relay loop touches one stream's
+	// memory in fewer places.
+	parser  sse.Parser
+	wait    waitReader
 	cancel  context.CancelFunc
 	release func() // lets the response go (sseClient.do)
-	wait    *waitReader
 	// body is the response's body when it is read from a socket of ssews's own,
 	// which the relay loop can read; loop and out are set by relayTo.
 	body *streamBody
@@ -77,13 +80,14 @@ func dialSSE(client *sseClient, cr *clientRequest, maxSize int) dialFunc {
 			return nil, &upstreamError{status: http.StatusBadGateway, reason: reasonContentType,
 				err: fmt.Errorf("sse upstream: content type %q is not text/event-stream", resp.Header.Get("Content-Type"))}
 		}
-		wr := &waitReader{r: resp.Body}
-		p := sse.NewParser(wr, maxSize)
+		body, _ := resp.Body.(*streamBody)
+		u := &sseUpstream{cancel: cancel, release: release, body: body}
+		u.wait.r = resp.Body
+		u.parser.Reset(&u.wait, maxSize)
 		// Browsers seed a reconnected stream with the id they resume from, so events
 		// without id: keep it rather than reset it.
-		p.SetLastEventID(lastID)
-		body, _ := resp.Body.(*streamBody)
-		return &sseUpstream{parser: p, cancel: cancel, release: release, wait: wr, body: body}, nil
+		u.parser.SetLastEventID(lastID)
+		return u, nil
 	}
 }
 

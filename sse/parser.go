@@ -73,10 +73,18 @@ type Parser struct {
 // the length of any line, and the data of one event. When maxSize <= 0 it is
 // DefaultMaxSize.
 func NewParser(r io.Reader, maxSize int) *Parser {
+	p := new(Parser)
+	p.Reset(r, maxSize)
+	return p
+}
+
+// Reset makes p a new parser of r, as NewParser does, for a caller that keeps its
+// Parser inside a structure of its own rather than allocate one.
+func (p *Parser) Reset(r io.Reader, maxSize int) {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxSize
 	}
-	return &Parser{r: r, max: maxSize, lf: index{c: '\n', at: -1}, cr: index{c: '\r', at: -1}}
+	*p = Parser{r: r, max: maxSize, lf: index{c: '\n', at: -1}, cr: index{c: '\r', at: -1}}
 }
 
 // SetReadSize makes the parser read up to n bytes at a time (at most the size limit

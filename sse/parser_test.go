@@ -339,6 +339,24 @@ func TestParserBufferShrinks(t *testing.T) {
 	}
 }
 
+// TestParserReset: a reset parser reads its new stream from the start, with the
+// standard's initial state (no last event id, no retry, a BOM stripped again).
+func TestParserReset(t *testing.T) {
+	t.Parallel()
+	p := NewParser(strings.NewReader("retry: 5\nid: 1\ndata: a\n\ndata: unfinished"), 10)
+	if ev, err := p.Next(); err != nil || ev.Data != "a" {
+		t.Fatalf("first stream: %+v, %v", ev, err)
+	}
+	p.Reset(strings.NewReader("\ufeffdata: b\n\n"), 0)
+	ev, err := p.Next()
+	if err != nil || ev != (Event{Type: DefaultType, Data: "b"}) {
+		t.Fatalf("after Reset: %+v, %v; want only data b", ev, err)
+	}
+	if _, ok := p.Retry(); ok || p.LastEventID() != "" || p.max != DefaultMaxSize {
+		t.Errorf("after Reset: retry set %v, last id %q, limit %d", ok, p.LastEventID(), p.max)
+	}
+}
+
 // sizeRecorder records the size of every read buffer it is given.
 type sizeRecorder struct {
 	r     io.Reader

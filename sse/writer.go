@@ -21,6 +21,10 @@ type Writer struct {
 // NewWriter returns a Writer writing to w.
 func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
 
+// Reset makes w a new Writer writing to dst, for a caller that keeps its Writer
+// inside a structure of its own rather than allocate one.
+func (w *Writer) Reset(dst io.Writer) { *w = Writer{w: dst} }
+
 // WriteEvent writes ev (see AppendEvent). ev should have passed Sanitize.
 func (w *Writer) WriteEvent(ev *Event) error {
 	withID := ev.ID != w.lastID && !breaksLine(ev.ID)

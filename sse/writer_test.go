@@ -99,3 +99,24 @@ func TestWriterNoAlloc(t *testing.T) {
 		t.Errorf("allocations per event got %v; want 0", allocs)
 	}
 }
+
+// TestWriterReset: a Writer reset onto another destination writes there, as a new
+// Writer does: the id it last wrote is forgotten.
+func TestWriterReset(t *testing.T) {
+	t.Parallel()
+	var a, b strings.Builder
+	w := NewWriter(&a)
+	if err := w.WriteEvent(&Event{Type: DefaultType, Data: "x", ID: "7"}); err != nil {
+		t.Fatal(err)
+	}
+	w.Reset(&b)
+	if err := w.WriteEvent(&Event{Type: DefaultType, Data: "y", ID: "7"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.String(), "id: 7\ndata: y\n\n"; got != want || w.LastID() != "7" {
+		t.Errorf("after Reset wrote %q (last id %q); want %q", got, w.LastID(), want)
+	}
+	if a.String() != "id: 7\ndata: x\n\n" {
+		t.Errorf("first destination got %q", a.String())
+	}
+}
