@@ -30,7 +30,7 @@ type wsUpstream struct {
 	loop   *relayLoop
 	out    relayOut
 	feed   *feed
-	reader *MessageReader
+	reader MessageReader
 	// started is closed when each starts, or when the connection is closed first.
 	started   chan struct{}
 	startOnce sync.Once
@@ -98,7 +98,7 @@ func dialWS(dialer *websocket.Dialer, cr *clientRequest, opts ws.Options) dialFu
 		u := &wsUpstream{
 			dialed:  conn,
 			opts:    opts,
-			reader:  NewMessageReader(cr.route.Format, cr.route.BinaryEvent, lastID),
+			reader:  *NewMessageReader(cr.route.Format, cr.route.BinaryEvent, lastID),
 			started: make(chan struct{}),
 			refused: make(chan struct{}),
 		}

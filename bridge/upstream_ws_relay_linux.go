@@ -46,7 +46,7 @@ func (u *wsUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (
 	hc.Close()
 	u.dialed = nil
 
-	rr := &wsRelayReader{u: u, fn: fn, sc: ws.NewFrameScanner(false, u.opts.ReadLimit), fd: fd,
+	rr := &wsRelayReader{u: u, fn: fn, sc: *ws.NewFrameScanner(false, u.opts.ReadLimit), fd: fd,
 		interval: u.opts.PingInterval, writeTimeout: u.opts.WriteTimeout}
 	rr.lastRead, rr.lastPing = time.Now(), time.Now()
 	left := make(chan error, 1)
@@ -86,7 +86,7 @@ func (u *wsUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (
 type wsRelayReader struct {
 	u   *wsUpstream
 	fn  func(sse.Event) bool
-	sc  *ws.FrameScanner
+	sc  ws.FrameScanner // a value, as reader is in wsUpstream: fewer places an event touches
 	fd  int
 	r   *relayed
 	msg []byte // the data message being read

@@ -48,7 +48,7 @@ type tunnelSide struct {
 	peer   *tunnelSide
 	r      relayed
 	client bool // the client's side; else the upstream's
-	sc     *ws.FrameScanner
+	sc     ws.FrameScanner
 	// out holds what this side has not taken yet; nil when it has taken
 	// everything.
 	out []byte
@@ -103,8 +103,8 @@ func (rt *route) newTunnel(upConn, clientConn *websocket.Conn) (*wsTunnel, bool)
 	now := time.Now()
 	t := &wsTunnel{rt: rt, loop: loop, originals: [2]net.Conn{hc, clNet}}
 	limit := rt.cfg.MaxMessage
-	t.cl = &tunnelSide{t: t, client: true, sc: ws.NewFrameScanner(true, limit), lastRead: now, lastPing: now}
-	t.up = &tunnelSide{t: t, sc: ws.NewFrameScanner(false, limit), lastRead: now, lastPing: now}
+	t.cl = &tunnelSide{t: t, client: true, sc: *ws.NewFrameScanner(true, limit), lastRead: now, lastPing: now}
+	t.up = &tunnelSide{t: t, sc: *ws.NewFrameScanner(false, limit), lastRead: now, lastPing: now}
 	t.cl.peer, t.up.peer = t.up, t.cl
 	for s, fd := range map[*tunnelSide]int{t.cl: clFD, t.up: upFD} {
 		s.r = relayed{fd: fd, onData: s.onData, left: s.left, onWritable: s.onWritable, onTick: s.onTick}
