@@ -106,6 +106,9 @@ type wsRelayReader struct {
 
 // handle reads b's frames; false when the stream is over.
 func (rr *wsRelayReader) handle(b []byte) bool {
+	// whole is a message that came in one piece, in one frame: it is read from b
+	// where it is, not copied into msg first.
+	var whole []byte
 	for len(b) > 0 {
 		n, res, err := rr.sc.Scan(b)
 		if err != nil {
@@ -121,6 +124,8 @@ func (rr *wsRelayReader) handle(b []byte) bool {
 		case f.IsControl(): // read once whole (sc.Control)
 		case res == ws.ScanHeader && f.Opcode != 0:
 			rr.msg, rr.bin = rr.msg[:0], f.Opcode == websocket.BinaryMessage
+		case res == ws.ScanPayload && len(rr.msg) == 0 && f.Fin && f.Opcode != 0 && rr.sc.FrameDone():
+			whole = b[:n]
 		case res == ws.ScanPayload:
 			rr.msg = append(rr.msg, b[:n]...)
 		}
@@ -131,6 +136,9 @@ func (rr *wsRelayReader) handle(b []byte) bool {
 		switch {
 		case !f.IsControl() && f.Fin:
 			m := ws.Message{Binary: rr.bin, Data: rr.msg}
+			if whole != nil {
+				m.Data, whole = whole, nil
+			}
 			if !rr.fn(rr.u.reader.Event(m)) {
 				rr.stopped = true
 				return false
