@@ -27,9 +27,8 @@ type sseResponse struct {
 	// conn is the sink of a taken-over connection. It and the writer are part of
 	// the response, not objects of their own: an event on the relay loop touches
 	// one stream's memory in fewer places.
-	conn    connSink
-	enc     sse.Writer
-	counter countingWriter
+	conn connSink
+	enc  sse.Writer
 	timeout time.Duration
 	// deadline is the write deadline last set: it covers the writes since the last
 	// flush as long as it leaves most of the timeout (arm).
@@ -49,7 +48,7 @@ type sseResponse struct {
 
 // newSSEResponse writes a stream through w; start sends its head.
 func newSSEResponse(w http.ResponseWriter, timeout time.Duration) *sseResponse {
-	return newSSEResponseTo(responseSink{w, http.NewResponseController(w)}, w, timeout)
+	return newSSEResponseTo(&responseSink{ResponseWriter: w, rc: http.NewResponseController(w)}, w, timeout)
 }
 
 // newConnSSEResponse writes a stream on a connection taken over by hijackSSE, which
@@ -68,8 +67,7 @@ func newSSEResponseTo(sink sseSink, w http.ResponseWriter, timeout time.Duration
 
 func (s *sseResponse) init(sink sseSink, w http.ResponseWriter, timeout time.Duration) {
 	s.w, s.sink, s.timeout = w, sink, timeout
-	s.counter.w = sink
-	s.enc.Reset(&s.counter)
+	s.enc.Reset(sink)
 }
 
 // setStreamHeaders sets the headers of an event stream: its type, and no caching
@@ -95,12 +93,12 @@ func (s *sseResponse) start(retryMS int64) error {
 // event writes ev (buffered until the next flush) and returns the bytes written.
 func (s *sseResponse) event(ev *sse.Event) (int64, error) {
 	s.arm()
-	before := s.counter.n
+	before := s.sink.written()
 	if err := s.enc.WriteEvent(ev); err != nil {
 		return 0, err
 	}
 	s.dirty = true
-	return s.counter.n - before, nil
+	return s.sink.written() - before, nil
 }
 
 // eventLocked is event under the lock, for a stream with a heartbeat timer.
@@ -249,22 +247,10 @@ func (s *sseResponse) flush() error {
 	return s.sink.Flush()
 }
 
-// countingWriter counts the bytes written through it.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // wire writes an event already encoded (shared mode) and returns the bytes written.
 func (s *sseResponse) wire(b []byte) (int64, error) {
 	s.arm()
-	n, err := s.counter.Write(b)
+	n, err := s.sink.Write(b)
 	s.dirty = true
 	return int64(n), err
 }
@@ -276,22 +262,33 @@ type sseSink interface {
 	// Flush sends what was written.
 	Flush() error
 	SetWriteDeadline(time.Time) error
+	// written counts the bytes written, for the metrics.
+	written() int64
 }
 
 // responseSink writes through net/http: chunked over HTTP/1.1, a stream of HTTP/2.
 type responseSink struct {
 	http.ResponseWriter
 	rc *http.ResponseController
+	n  int64
 }
 
-func (s responseSink) Flush() error {
+func (s *responseSink) Write(p []byte) (int, error) {
+	n, err := s.ResponseWriter.Write(p)
+	s.n += int64(n)
+	return n, err
+}
+
+func (s *responseSink) written() int64 { return s.n }
+
+func (s *responseSink) Flush() error {
 	if err := s.rc.Flush(); !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
 	return nil
 }
 
-func (s responseSink) SetWriteDeadline(t time.Time) error { return s.rc.SetWriteDeadline(t) }
+func (s *responseSink) SetWriteDeadline(t time.Time) error { return s.rc.SetWriteDeadline(t) }
 
 // connSink writes to a taken-over connection through a buffer that it borrows only
 // while it holds bytes not yet flushed: an idle stream holds none.
@@ -302,6 +299,7 @@ func (s responseSink) SetWriteDeadline(t time.Time) error { return s.rc.SetWrite
 type connSink struct {
 	conn net.Conn
 	buf  *[]byte
+	n    int64 // bytes written (buffered or not)
 	// relaying: writes go to fd without waiting (startRelay). The descriptor
 	// is safe to use until stopRelay: the connection closes after that.
 	relaying bool
@@ -315,6 +313,13 @@ const connBufSize = 16 << 10
 var connBuffers = sync.Pool{New: func() any { b := make([]byte, 0, connBufSize); return &b }}
 
 func (s *connSink) Write(p []byte) (int, error) {
+	s.n += int64(len(p))
+	if s.buf != nil && len(p) > 0 && len(*s.buf) < cap(*s.buf) && &p[0] == &(*s.buf)[:len(*s.buf)+1][len(*s.buf)] {
+		// p was encoded in the room AvailableBuffer lent: it is in place already,
+		// and must not be flushed from under it.
+		*s.buf = (*s.buf)[:len(*s.buf)+len(p)]
+		return len(p), nil
+	}
 	if s.buf == nil {
 		s.buf = connBuffers.Get().(*[]byte)
 	}
@@ -327,6 +332,17 @@ func (s *connSink) Write(p []byte) (int, error) {
 	*s.buf = append(*s.buf, p...)
 	return len(p), nil
 }
+
+// AvailableBuffer lends the buffer's free room, for the stream's sse.Writer to
+// encode the next block in place (a Write of it then appends without a copy).
+func (s *connSink) AvailableBuffer() []byte {
+	if s.buf == nil {
+		s.buf = connBuffers.Get().(*[]byte)
+	}
+	return (*s.buf)[len(*s.buf):]
+}
+
+func (s *connSink) written() int64 { return s.n }
 
 // Flush writes what is buffered: all of it, within the write deadline, or, in the
 // relay loop, what the client takes at once.

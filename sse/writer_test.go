@@ -1,6 +1,7 @@
 package sse
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"slices"
@@ -118,5 +119,44 @@ func TestWriterReset(t *testing.T) {
 	}
 	if a.String() != "id: 7\ndata: x\n\n" {
 		t.Errorf("first destination got %q", a.String())
+	}
+}
+
+// TestWriterIntoLentBuffer: over a destination that lends its buffer (bufio.Writer),
+// the Writer writes the same bytes as over any other, encodes each block straight
+// into that buffer, keeps none of its own, and allocates nothing per event.
+func TestWriterIntoLentBuffer(t *testing.T) {
+	var plain, lent strings.Builder
+	bw := bufio.NewWriterSize(&lent, 64) // small: some blocks do not fit and grow
+	a, b := NewWriter(&plain), NewWriter(bw)
+	steps := []func(w *Writer) error{
+		func(w *Writer) error { return w.WriteRetry(1500) },
+		func(w *Writer) error { return w.WriteEvent(&Event{Type: "t", ID: "1", Data: "short"}) },
+		func(w *Writer) error { return w.WriteComment("") },
+		func(w *Writer) error { return w.WriteEvent(&Event{ID: "2", Data: strings.Repeat("long\n", 40)}) },
+		func(w *Writer) error { return w.WriteEvent(&Event{ID: "2", Data: "same id"}) },
+	}
+	for i, step := range steps {
+		if err := step(a); err != nil {
+			t.Fatal(err)
+		}
+		if err := step(b); err != nil {
+			t.Fatal(err)
+		}
+		if b.buf != nil {
+			t.Fatalf("step %d: the Writer kept a buffer of %d bytes", i, cap(b.buf))
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if lent.String() != plain.String() {
+		t.Errorf("through a lent buffer:\n%q\nwant\n%q", lent.String(), plain.String())
+	}
+	big := bufio.NewWriterSize(io.Discard, 4096)
+	w := NewWriter(big)
+	ev := Event{ID: "3", Data: strings.Repeat("x", 100)}
+	if allocs := testing.AllocsPerRun(100, func() { _ = w.WriteEvent(&ev) }); allocs != 0 {
+		t.Errorf("allocations per event got %v; want 0", allocs)
 	}
 }
