@@ -112,7 +112,7 @@ func newRelayLoop(tick time.Duration) (*relayLoop, error) {
 	}
 	l := &relayLoop{epfd: epfd, epFile: os.NewFile(uintptr(epfd), "relay epoll"), wake: wake, timer: timer,
 		streams: map[int32]*relayed{},
-		buf: make([]byte, relayReadSize), scratch: make([]byte, 0, 2*relayReadSize),
+		buf:     make([]byte, relayReadSize), scratch: make([]byte, 0, 2*relayReadSize),
 		now: time.Now(), done: make(chan struct{})}
 	ep, err := l.epFile.SyscallConn()
 	if err != nil {

@@ -27,8 +27,8 @@ type sseResponse struct {
 	// conn is the sink of a taken-over connection. It and the writer are part of
 	// the response, not objects of their own: an event on the relay loop touches
 	// one stream's memory in fewer places.
-	conn connSink
-	enc  sse.Writer
+	conn    connSink
+	enc     sse.Writer
 	timeout time.Duration
 	// deadline is the write deadline last set: it covers the writes since the last
 	// flush as long as it leaves most of the timeout (arm).
