@@ -110,10 +110,17 @@ func newRelayLoop(tick time.Duration) (*relayLoop, error) {
 		unix.Close(epfd)
 		return nil, err
 	}
-	l := &relayLoop{epfd: epfd, epFile: os.NewFile(uintptr(epfd), "relay epoll"), wake: wake, timer: timer,
+	l := &relayLoop{
+		epfd:    epfd,
+		epFile:  os.NewFile(uintptr(epfd), "relay epoll"),
+		wake:    wake,
+		timer:   timer,
 		streams: map[int32]*relayed{},
-		buf:     make([]byte, relayReadSize), scratch: make([]byte, 0, 2*relayReadSize),
-		now: time.Now(), done: make(chan struct{})}
+		buf:     make([]byte, relayReadSize),
+		scratch: make([]byte, 0, 2*relayReadSize),
+		now:     time.Now(),
+		done:    make(chan struct{}),
+	}
 	ep, err := l.epFile.SyscallConn()
 	if err != nil {
 		unix.Close(wake)
