@@ -69,45 +69,16 @@ func (rt *route) streamSSE(cs *clientStream, out *sseResponse, cr *clientRequest
 	disconnected := rt.connected(clientSSE, cr.remoteAddr)
 	defer func() { disconnected(why) }()
 
-	retry := rt.cfg.Retry.Milliseconds()
 	stopHeartbeat := out.heartbeat(rt.cfg.Heartbeat, cancel)
 	defer stopHeartbeat()
-	// The events written since the last flush are counted with it.
-	cm := rt.metrics.clients[clientSSE]
-	var sentEvents, sentBytes int64
-	count := func() {
-		if sentEvents > 0 {
-			cm.events.Add(float64(sentEvents))
-			cm.bytes.Add(float64(sentBytes))
-			sentEvents, sentBytes = 0, 0
-		}
-	}
-	f.setCommitHook(count)
-	f.setWaitHook(func() {
-		if out.flushLocked() != nil {
-			cancel()
-		}
-	})
-	var writeErr error
-	err := f.stream(ctx, func(ev *sse.Event) error {
-		if ev.HasRetry && ev.Retry == retry {
-			ev.HasRetry = false // the client has this reconnection time already
-		} else if ev.HasRetry {
-			retry = ev.Retry
-		}
-		n, err := out.eventLocked(ev)
-		if err != nil {
-			writeErr = err
-			return err
-		}
-		sentEvents++
-		sentBytes += n
-		return nil
-	})
-	count()
+	w := &sseEventWriter{out: out, fail: cancel, cm: rt.metrics.clients[clientSSE], retry: rt.cfg.Retry.Milliseconds()}
+	f.setCommitHook(w.count)
+	f.setWaitHook(w.flush)
+	err := f.stream(ctx, w.write)
+	w.count()
 	switch {
-	case writeErr != nil:
-		why = fmt.Errorf("client write failed: %w", writeErr)
+	case w.writeErr != nil:
+		why = fmt.Errorf("client write failed: %w", w.writeErr)
 	case errors.Is(err, errClientStuck):
 		why = err
 	case rt.srv.Draining():
@@ -115,5 +86,55 @@ func (rt *route) streamSSE(cs *clientStream, out *sseResponse, cr *clientRequest
 	case ctx.Err() == nil:
 		why = fmt.Errorf("upstream ended the stream: %w", err)
 		rt.log.Info("upstream ended the stream", "client", cr.remoteAddr, "err", err)
+	}
+}
+
+// sseEventWriter is the feed's side of an EventSource client's stream: it writes
+// each event, flushes when the upstream is about to wait, and counts what went
+// out. Its state is one structure rather than variables that each callback
+// captures (each its own allocation, and its own place an event touches).
+type sseEventWriter struct {
+	out  *sseResponse
+	fail func() // ends the stream: a flush failed
+	cm   *clientMetrics
+	// retry is the reconnection time the client has.
+	retry int64
+	// writeErr is why a write failed.
+	writeErr error
+	// The events written since the last count, committed with the feed's counts.
+	sentEvents, sentBytes int64
+}
+
+// write writes ev, leaving out a retry the client has already (the reconnection
+// time it got, from us or from the upstream).
+func (w *sseEventWriter) write(ev *sse.Event) error {
+	if ev.HasRetry && ev.Retry == w.retry {
+		ev.HasRetry = false
+	} else if ev.HasRetry {
+		w.retry = ev.Retry
+	}
+	n, err := w.out.eventLocked(ev)
+	if err != nil {
+		w.writeErr = err
+		return err
+	}
+	w.sentEvents++
+	w.sentBytes += n
+	return nil
+}
+
+// flush sends what was written; a failure ends the stream.
+func (w *sseEventWriter) flush() {
+	if w.out.flushLocked() != nil {
+		w.fail()
+	}
+}
+
+// count adds the events written since the last count to the metrics.
+func (w *sseEventWriter) count() {
+	if w.sentEvents > 0 {
+		w.cm.events.Add(float64(w.sentEvents))
+		w.cm.bytes.Add(float64(w.sentBytes))
+		w.sentEvents, w.sentBytes = 0, 0
 	}
 }

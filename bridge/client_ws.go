@@ -65,34 +65,48 @@ func (rt *route) streamToWS(cs *clientStream, c *ws.Conn, cr *clientRequest, don
 // sendEvents writes every event of f to c, one frame each, in batches handed over
 // when the upstream is about to wait (wsBatch).
 func (rt *route) sendEvents(ctx context.Context, f *feed, c *ws.Conn, fe *frameEncoder) error {
-	out := newWSBatch(c, rt.metrics.clients[clientWS])
-	var clientErr error
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	w := &wsEventWriter{ctx: ctx, fail: cancel, out: newWSBatch(c, rt.metrics.clients[clientWS]), fe: fe}
 	// While the client keeps up, an http:// upstream is read by a relay loop.
 	if loop := rt.srv.relayLoop(); loop != nil {
-		f.setRelay(loop, out)
+		f.setRelay(loop, w.out)
 	}
-	f.setCommitHook(out.commit)
-	f.setWaitHook(func() {
-		if err := out.flush(ctx); err != nil && clientErr == nil {
-			clientErr = err
-			cancel() // ends the upstream read
-		}
-	})
-	var addErr error
-	err := f.stream(ctx, func(ev *sse.Event) error {
-		frame, size := fe.encode(ev)
-		addErr = out.add(ctx, frame, size)
-		return addErr
-	})
+	f.setCommitHook(w.out.commit)
+	f.setWaitHook(w.flush)
+	err := f.stream(ctx, w.write)
 	switch {
-	case clientErr != nil:
-		return clientErr
-	case addErr != nil:
-		return addErr
+	case w.clientErr != nil:
+		return w.clientErr
+	case w.addErr != nil:
+		return w.addErr
 	}
 	return fmt.Errorf("upstream: %w", err)
+}
+
+// wsEventWriter is the feed's side of a WebSocket client's stream: one frame per
+// event, batched, flushed when the upstream is about to wait. Its state is one
+// structure rather than variables that each callback captures.
+type wsEventWriter struct {
+	ctx  context.Context
+	fail func() // ends the upstream read: the client failed
+	out  *wsBatch
+	fe   *frameEncoder
+	// clientErr is why a flush failed, addErr why a frame could not be queued.
+	clientErr, addErr error
+}
+
+func (w *wsEventWriter) write(ev *sse.Event) error {
+	frame, size := w.fe.encode(ev)
+	w.addErr = w.out.add(w.ctx, frame, size)
+	return w.addErr
+}
+
+func (w *wsEventWriter) flush() {
+	if err := w.out.flush(w.ctx); err != nil && w.clientErr == nil {
+		w.clientErr = err
+		w.fail()
+	}
 }
 
 // publishMessage POSTs a WebSocket client's message to the route's publish URL, or

@@ -47,8 +47,14 @@ type feed struct {
 	inBytes    int
 	// warnedDropped: a dropped field was logged for the current connection.
 	warnedDropped bool
-	// ev is the event emit is given (stream).
+	// ev is the event emit is given (stream): a field, as a pointer to a local
+	// would make every event an allocation.
 	ev sse.Event
+	// emit is stream's, and emitErr what it last returned; delivered, f.deliver
+	// made once, hands each event of the connection to it.
+	emit      func(*sse.Event) error
+	emitErr   error
+	delivered func(sse.Event) bool
 	// onConnect, when set, learns of every new upstream connection.
 	onConnect func(upstreamConn)
 	// relay and relayOut, when set, let connections that can be read from the
@@ -65,6 +71,7 @@ type feed struct {
 func newFeed(dial dialFunc, lastID string, delay time.Duration, rm *routeMetrics, log *slog.Logger) *feed {
 	f := &feed{dial: dial, lastID: lastID, delay: delay, metrics: rm, log: log}
 	f.waited = f.wait
+	f.delivered = f.deliver
 	return f
 }
 
@@ -199,16 +206,11 @@ func (f *feed) stream(ctx context.Context, emit func(*sse.Event) error) error {
 				return err
 			}
 		}
-		var emitErr error
-		err := f.conn.each(ctx, func(ev sse.Event) bool {
-			f.ev = ev // a pointer to ev would make every event an allocation
-			f.accept(&f.ev)
-			emitErr = emit(&f.ev)
-			return emitErr == nil
-		})
-		if emitErr != nil {
+		f.emit, f.emitErr = emit, nil
+		err := f.conn.each(ctx, f.delivered)
+		if f.emitErr != nil {
 			f.commit()
-			return emitErr
+			return f.emitErr
 		}
 		if errors.Is(err, errClientStuck) {
 			f.commit()
@@ -216,6 +218,14 @@ func (f *feed) stream(ctx context.Context, emit func(*sse.Event) error) error {
 		}
 		f.drop(ctx, err)
 	}
+}
+
+// deliver accepts ev and hands it to emit; false when emit failed.
+func (f *feed) deliver(ev sse.Event) bool {
+	f.ev = ev
+	f.accept(&f.ev)
+	f.emitErr = f.emit(&f.ev)
+	return f.emitErr == nil
 }
 
 // accept counts ev, drops fields that could forge lines downstream, and commits its id.
