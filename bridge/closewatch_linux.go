@@ -85,11 +85,7 @@ func newCloseWatcher(spawn func(func())) (*closeWatcher, error) {
 // watch registers conn; gone runs (on a goroutine of spawn) once its peer hangs up.
 // Connections without a descriptor of their own (TLS) get a reading goroutine.
 func (w *closeWatcher) watch(conn net.Conn, gone func()) (stop func()) {
-	sc, ok := conn.(syscall.Conn)
-	var raw syscall.RawConn
-	if ok {
-		raw, _ = sc.SyscallConn()
-	}
+	raw := rawSocket(conn)
 	if raw == nil || w.epfd < 0 {
 		w.spawn(func() { watchByRead(conn, gone) })
 		return func() {}
@@ -114,12 +110,8 @@ func (w *closeWatcher) watch(conn net.Conn, gone func()) (stop func()) {
 // stop ends the wait. ok is false when conn cannot be watched (no descriptor of its
 // own, no epoll): its reader waits itself.
 func (w *closeWatcher) waitReadable(conn net.Conn, ready func()) (stop func(), ok bool) {
-	sc, isSys := conn.(syscall.Conn)
-	if !isSys || w.epfd < 0 {
-		return nil, false
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
+	raw := rawSocket(conn)
+	if raw == nil || w.epfd < 0 {
 		return nil, false
 	}
 	w.mu.Lock()

@@ -431,13 +431,9 @@ func (b *streamBody) takeSocket() (fd int, ok bool) {
 // dupSocket returns a descriptor of its own for conn's socket: once conn closes,
 // which takes its own out of Go's poller, the relay loop reads it alone.
 func dupSocket(conn net.Conn) (int, error) {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
+	raw := rawSocket(conn)
+	if raw == nil {
 		return -1, errors.New("relay loop: no socket of its own")
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return -1, err
 	}
 	fd := -1
 	var derr error

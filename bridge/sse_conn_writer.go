@@ -34,13 +34,7 @@ type sseConnWriter struct {
 }
 
 func newSSEConnWriter(conn net.Conn, timeout time.Duration, maxQueue, maxBytes int, spawn func(func()), fail func(error)) *sseConnWriter {
-	w := &sseConnWriter{conn: conn, timeout: timeout, maxQueue: maxQueue, maxBytes: maxBytes, spawn: spawn, fail: fail}
-	if sc, ok := conn.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			w.raw = raw
-		}
-	}
-	return w
+	return &sseConnWriter{conn: conn, raw: rawSocket(conn), timeout: timeout, maxQueue: maxQueue, maxBytes: maxBytes, spawn: spawn, fail: fail}
 }
 
 // deliver writes bufs, in order, or queues what the socket does not take at once;

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/ssews/ssews/sse"
@@ -380,15 +379,8 @@ func (s *connSink) behind() bool { return s.buf != nil && len(*s.buf) > 0 }
 // startRelay makes flushes write without waiting; false when the connection has
 // no socket of its own (TLS).
 func (s *connSink) startRelay() bool {
-	sc, ok := s.conn.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	if raw.Control(func(fd uintptr) { s.fd = int(fd) }) != nil {
+	raw := rawSocket(s.conn)
+	if raw == nil || raw.Control(func(fd uintptr) { s.fd = int(fd) }) != nil {
 		return false
 	}
 	s.relaying = true

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"syscall"
 
 	"github.com/ssews/ssews/internal/sockio"
 	"github.com/ssews/ssews/sse"
@@ -222,12 +221,8 @@ func (b *streamBody) idle() bool {
 	if len(b.pending) > 0 || b.conn == nil || b.err != nil {
 		return false
 	}
-	sc, ok := b.conn.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
+	raw := rawSocket(b.conn)
+	if raw == nil {
 		return false
 	}
 	readable := true
