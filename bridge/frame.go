@@ -31,12 +31,24 @@ func newFrameEncoder(format config.Format) *frameEncoder {
 // be sending it when the next event is encoded.
 func (fe *frameEncoder) encode(ev *sse.Event) (frame []byte, size int) {
 	if fe.format == config.FormatRaw {
-		return append(ws.AppendFrameHeader(make([]byte, 0, 10+len(ev.Data)), false, len(ev.Data)), ev.Data...), len(ev.Data)
+		return rawFrame(ev)
 	}
 	withRetry := ev.HasRetry && ev.Retry != fe.lastRetry
 	if withRetry {
 		fe.lastRetry = ev.Retry
 	}
+	return jsonFrame(ev, withRetry)
+}
+
+// rawFrame is the format=raw text frame of ev (its data alone) and the size of its
+// payload, in one allocation.
+func rawFrame(ev *sse.Event) (frame []byte, size int) {
+	return append(ws.AppendFrameHeader(make([]byte, 0, ws.HeaderRoom+len(ev.Data)), false, len(ev.Data)), ev.Data...), len(ev.Data)
+}
+
+// jsonFrame is the format=json text frame of ev (appendJSONFrame) and the size of
+// its payload, built in one allocation with the header written in front.
+func jsonFrame(ev *sse.Event, withRetry bool) (frame []byte, size int) {
 	b := appendJSONFrame(make([]byte, ws.HeaderRoom, ws.HeaderRoom+jsonFrameSize(ev)), ev, withRetry)
 	return ws.FrameInPlace(b, false), len(b) - ws.HeaderRoom
 }

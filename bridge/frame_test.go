@@ -63,8 +63,8 @@ func TestJSONFrameReadsBack(t *testing.T) {
 		if got.Event != ev.TypeOrDefault() || got.Data != s || (got.ID == nil) != (s == "") || (got.ID != nil && *got.ID != s) || got.Retry != 250 {
 			t.Errorf("message of %q read back as %+v: %s", s, got, payload)
 		}
-		if shared := jsonFrameOf(&ev); string(shared) != string(payload) {
-			t.Errorf("shared message of %q is %s; per-client %s", s, shared, payload)
+		if shared, _ := newEntry(ev, nil).wire(config.FormatJSON); string(shared) != string(frame) {
+			t.Errorf("shared frame of %q is %q; per-client %q", s, shared, frame)
 		}
 	}
 }

@@ -35,24 +35,18 @@ type Entry struct {
 	sseOnce sync.Once
 	sseWire []byte
 
-	// Per frame kind: the message's payload and its frame bytes (wire), made
-	// together once, written as they are to every client of that kind.
+	// Per frame kind: the message's frame bytes (wire) and the size of its
+	// payload, made once, written as they are to every client of that kind.
 	frameOnce [3]sync.Once
-	payloads  [3]framePayload
 	wires     [3][]byte
-}
-
-// framePayload is a WebSocket message's type and payload.
-type framePayload struct {
-	binary bool
-	data   []byte
+	payloads  [3]int
 }
 
 // entryOverhead is what an entry costs beyond its data: fields, framing, bookkeeping.
 const entryOverhead = 256
 
-// wireForms is how many copies of its data an entry may hold: the event, its SSE
-// bytes, and a WebSocket payload with its frame bytes.
+// wireForms is how many copies of its data an entry may hold: the event, the
+// upstream's own message, its SSE bytes and a WebSocket frame.
 const wireForms = 4
 
 func newEntry(ev sse.Event, orig *ws.Message) *Entry {
@@ -111,34 +105,21 @@ func (e *Entry) frameKind(format config.Format) int {
 	return frameJSON
 }
 
-// payload is the event's WebSocket message for a kind, with its frame bytes, made
-// once for every client.
-func (e *Entry) payload(kind int) framePayload {
-	e.frameOnce[kind].Do(func() {
-		var p framePayload
-		switch kind {
-		case frameOrig:
-			p = framePayload{binary: e.orig.Binary, data: e.orig.Data}
-		case frameRaw:
-			p.data = []byte(e.Event.Data)
-		default:
-			p.data = jsonFrameOf(&e.Event)
-		}
-		e.payloads[kind], e.wires[kind] = p, ws.ServerFrame(p.binary, p.data)
-	})
-	return e.payloads[kind]
-}
-
 // wire is the event's WebSocket frame bytes for a client of the given format, for
-// ws.Conn.TryWriteFrames and SendFrame, and the size of its payload.
+// ws.Conn.TryWriteFrames and SendFrame, and the size of its payload: made once per
+// kind for every client.
 func (e *Entry) wire(format config.Format) ([]byte, int) {
 	kind := e.frameKind(format)
-	p := e.payload(kind)
-	return e.wires[kind], len(p.data)
-}
-
-// jsonFrameOf is the format=json frame of a shared stream's event: retry appears on
-// the event on which the upstream set it.
-func jsonFrameOf(ev *sse.Event) []byte {
-	return appendJSONFrame(make([]byte, 0, jsonFrameSize(ev)), ev, ev.HasRetry)
+	e.frameOnce[kind].Do(func() {
+		switch kind {
+		case frameOrig:
+			e.wires[kind], e.payloads[kind] = ws.ServerFrame(e.orig.Binary, e.orig.Data), len(e.orig.Data)
+		case frameRaw:
+			e.wires[kind], e.payloads[kind] = rawFrame(&e.Event)
+		default:
+			// Retry goes with the event on which the upstream set it.
+			e.wires[kind], e.payloads[kind] = jsonFrame(&e.Event, e.Event.HasRetry)
+		}
+	})
+	return e.wires[kind], e.payloads[kind]
 }
