@@ -313,9 +313,8 @@ var connBuffers = sync.Pool{New: func() any { b := make([]byte, 0, connBufSize);
 
 func (s *connSink) Write(p []byte) (int, error) {
 	s.n += int64(len(p))
-	if s.buf != nil && len(p) > 0 && len(*s.buf) < cap(*s.buf) && &p[0] == &(*s.buf)[:len(*s.buf)+1][len(*s.buf)] {
-		// p was encoded in the room AvailableBuffer lent: it is in place already,
-		// and must not be flushed from under it.
+	if s.inPlace(p) {
+		// p is in place already, and must not be flushed from under it.
 		*s.buf = (*s.buf)[:len(*s.buf)+len(p)]
 		return len(p), nil
 	}
@@ -339,6 +338,15 @@ func (s *connSink) AvailableBuffer() []byte {
 		s.buf = connBuffers.Get().(*[]byte)
 	}
 	return (*s.buf)[len(*s.buf):]
+}
+
+// inPlace reports whether p was encoded in the room AvailableBuffer lent.
+func (s *connSink) inPlace(p []byte) bool {
+	if s.buf == nil || len(p) == 0 {
+		return false
+	}
+	b := *s.buf
+	return len(p) <= cap(b)-len(b) && &p[0] == &b[len(b):cap(b)][0]
 }
 
 func (s *connSink) written() int64 { return s.n }
