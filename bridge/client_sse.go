@@ -72,10 +72,8 @@ func (rt *route) streamSSE(cs *clientStream, out *sseResponse, cr *clientRequest
 	stopHeartbeat := out.heartbeat(rt.cfg.Heartbeat, cancel)
 	defer stopHeartbeat()
 	w := &sseEventWriter{out: out, fail: cancel, cm: rt.metrics.clients[clientSSE], retry: rt.cfg.Retry.Milliseconds()}
-	f.setCommitHook(w.count)
-	f.setWaitHook(w.flush)
-	err := f.stream(ctx, w.write)
-	w.count()
+	err := f.stream(ctx, w)
+	w.count(addNow{})
 	switch {
 	case w.writeErr != nil:
 		why = fmt.Errorf("client write failed: %w", w.writeErr)
@@ -89,7 +87,7 @@ func (rt *route) streamSSE(cs *clientStream, out *sseResponse, cr *clientRequest
 	}
 }
 
-// sseEventWriter is the feed's side of an EventSource client's stream: it writes
+// sseEventWriter is the feed's sink for an EventSource client's stream: it writes
 // each event, flushes when the upstream is about to wait, and counts what went
 // out. Its state is one structure rather than variables that each callback
 // captures (each its own allocation, and its own place an event touches).
@@ -131,10 +129,10 @@ func (w *sseEventWriter) flush() {
 }
 
 // count adds the events written since the last count to the metrics.
-func (w *sseEventWriter) count() {
+func (w *sseEventWriter) count(add countAdder) {
 	if w.sentEvents > 0 {
-		w.cm.events.Add(float64(w.sentEvents))
-		w.cm.bytes.Add(float64(w.sentBytes))
+		add.count(w.cm.events, float64(w.sentEvents))
+		add.count(w.cm.bytes, float64(w.sentBytes))
 		w.sentEvents, w.sentBytes = 0, 0
 	}
 }

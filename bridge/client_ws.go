@@ -72,9 +72,7 @@ func (rt *route) sendEvents(ctx context.Context, f *feed, c *ws.Conn, fe *frameE
 	if loop := rt.srv.relayLoop(); loop != nil {
 		f.setRelay(loop, w.out)
 	}
-	f.setCommitHook(w.out.commit)
-	f.setWaitHook(w.flush)
-	err := f.stream(ctx, w.write)
+	err := f.stream(ctx, w)
 	switch {
 	case w.clientErr != nil:
 		return w.clientErr
@@ -84,7 +82,7 @@ func (rt *route) sendEvents(ctx context.Context, f *feed, c *ws.Conn, fe *frameE
 	return fmt.Errorf("upstream: %w", err)
 }
 
-// wsEventWriter is the feed's side of a WebSocket client's stream: one frame per
+// wsEventWriter is the feed's sink for a WebSocket client's stream: one frame per
 // event, batched, flushed when the upstream is about to wait. Its state is one
 // structure rather than variables that each callback captures.
 type wsEventWriter struct {
@@ -101,6 +99,8 @@ func (w *wsEventWriter) write(ev *sse.Event) error {
 	w.addErr = w.out.add(w.ctx, frame, size)
 	return w.addErr
 }
+
+func (w *wsEventWriter) count(add countAdder) { w.out.commit(add) }
 
 func (w *wsEventWriter) flush() {
 	if err := w.out.flush(w.ctx); err != nil && w.clientErr == nil {

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ssews/ssews/sse"
 	"github.com/ssews/ssews/ws"
 )
@@ -32,29 +34,21 @@ type feed struct {
 	// delay is the reconnection time: the route's retry until the upstream sets one.
 	delay    time.Duration
 	failures int
-	// onWait runs each time the upstream is about to wait (setWaitHook), after the
-	// counts of the events read since the last wait go to the metrics: an event
-	// costs no shared counter of its own.
-	onWait func()
-	waited func() // f.wait, installed on every upstream connection
-	// onCommit, when set, runs with every commit of the counts (setCommitHook).
-	onCommit func()
-	// lazyCounts: commit is called by the relay loop's ticks, not at every wait,
-	// so that a stream on the loop does not touch the metrics' shared counters
-	// once per event.
+	// sink takes the events (stream).
+	sink eventSink
+	// lazyCounts: the counts go to the relay loop's, which adds them to the
+	// metrics on its ticks, so that a stream on the loop does not touch the
+	// metrics' shared counters once per upstream read.
 	lazyCounts bool
 	inEvents   int
 	inBytes    int
 	// warnedDropped: a dropped field was logged for the current connection.
 	warnedDropped bool
-	// ev is the event emit is given (stream): a field, as a pointer to a local
+	// ev is the event sink is given (stream): a field, as a pointer to a local
 	// would make every event an allocation.
 	ev sse.Event
-	// emit is stream's, and emitErr what it last returned; delivered, f.deliver
-	// made once, hands each event of the connection to it.
-	emit      func(*sse.Event) error
-	emitErr   error
-	delivered func(sse.Event) bool
+	// sinkErr is what sink.write last returned.
+	sinkErr error
 	// onConnect, when set, learns of every new upstream connection.
 	onConnect func(upstreamConn)
 	// relay and relayOut, when set, let connections that can be read from the
@@ -69,42 +63,58 @@ type feed struct {
 }
 
 func newFeed(dial dialFunc, lastID string, delay time.Duration, rm *routeMetrics, log *slog.Logger) *feed {
-	f := &feed{dial: dial, lastID: lastID, delay: delay, metrics: rm, log: log}
-	f.waited = f.wait
-	f.delivered = f.deliver
-	return f
+	return &feed{dial: dial, lastID: lastID, delay: delay, metrics: rm, log: log}
 }
 
-// wait is the upstream connection's wait hook: the counts, then onWait.
+// eventSink is where a feed's events go: one client's writer, or a shared stream's
+// hub. It is an interface rather than functions for the reason relayHandler is.
+type eventSink interface {
+	// write takes one event, which is the feed's again once write returns; an
+	// error ends the stream.
+	write(ev *sse.Event) error
+	// flush runs each time the upstream is about to wait: every event read so far
+	// has been written, and goes out now.
+	flush()
+	// count adds what was written since the last count to the metrics, through
+	// add.
+	count(add countAdder)
+}
+
+// countAdder adds to a metrics counter: at once (addNow), or at a relay loop's next
+// tick (relayLoop.count), for the streams on the loop.
+type countAdder interface {
+	count(c prometheus.Counter, n float64)
+}
+
+// addNow adds to counters at once.
+type addNow struct{}
+
+func (addNow) count(c prometheus.Counter, n float64) { c.Add(n) }
+
+// wait runs each time the upstream is about to wait (upstreamConn.setWaiter): the
+// sink's flush, then the counts, the flush's with them.
 func (f *feed) wait() {
-	if !f.lazyCounts {
-		f.commit()
+	if f.sink != nil {
+		f.sink.flush()
 	}
-	if f.onWait != nil {
-		f.onWait()
-	}
+	f.commit()
 }
 
-// commit adds the counts so far to the metrics: the feed's, then onCommit's.
+// commit adds the counts so far, the feed's and the sink's, to the metrics: at
+// once, or through the relay loop that reads the upstream.
 func (f *feed) commit() {
-	f.commitCounts()
-	if f.onCommit != nil {
-		f.onCommit()
+	var add countAdder = addNow{}
+	if f.lazyCounts {
+		add = f.relay
 	}
-}
-
-// setCommitHook makes hook run with every commit of the counts: the writer's
-// counts go with the feed's.
-func (f *feed) setCommitHook(hook func()) { f.onCommit = hook }
-
-// commitCounts adds the events read since the last commit to the metrics.
-func (f *feed) commitCounts() {
-	if f.inEvents == 0 {
-		return
+	if f.inEvents > 0 {
+		add.count(f.metrics.eventsIn, float64(f.inEvents))
+		add.count(f.metrics.bytesIn, float64(f.inBytes))
+		f.inEvents, f.inBytes = 0, 0
 	}
-	f.metrics.eventsIn.Add(float64(f.inEvents))
-	f.metrics.bytesIn.Add(float64(f.inBytes))
-	f.inEvents, f.inBytes = 0, 0
+	if f.sink != nil {
+		f.sink.count(add)
+	}
 }
 
 // connect opens the first upstream connection. Its error carries the status for the
@@ -125,7 +135,7 @@ func (f *feed) connect(ctx context.Context) error {
 // use makes conn the current upstream connection.
 func (f *feed) use(conn upstreamConn) {
 	f.warnedDropped = false
-	conn.setWaitHook(f.waited)
+	conn.setWaiter(f)
 	f.conn = conn
 	f.relayConn()
 	if f.onConnect != nil {
@@ -141,14 +151,6 @@ func (f *feed) rawMessage() *ws.Message {
 		return &m
 	}
 	return nil
-}
-
-// setWaitHook installs hook on this and every later upstream connection.
-func (f *feed) setWaitHook(hook func()) {
-	f.onWait = hook
-	if f.conn != nil {
-		f.conn.setWaitHook(f.waited)
-	}
 }
 
 // setRelay lets this and every later upstream connection that can be read from
@@ -170,9 +172,8 @@ func (f *feed) relayConn() {
 
 // serveRelayed puts r, one of this feed's connections, on loop and waits while it
 // is served there: until it leaves (why, told on left), or ctx is done, which makes
-// it leave; errRelayClosed when the loop did not take it. Meanwhile the counts are
-// committed on the loop's ticks (r's onTick calls commit), and all of them once r
-// is back.
+// it leave; errRelayClosed when the loop did not take it. Meanwhile the counts go
+// to the loop's (commit), and those since once r is back.
 func (f *feed) serveRelayed(ctx context.Context, loop *relayLoop, r *relayed, left <-chan error) (why error) {
 	f.lazyCounts = true // before the loop may read it
 	defer func() {
@@ -193,24 +194,25 @@ func (f *feed) serveRelayed(ctx context.Context, loop *relayLoop, r *relayed, le
 	return why
 }
 
-// stream hands every event, sanitised and counted, to emit, reconnecting as needed.
-// The event is the feed's until emit returns: emit copies what it keeps.
-// It returns emit's error as soon as emit fails; otherwise it returns only when ctx
-// is done or the upstream refuses for good (a final status). emit and the wait hook
-// may run on the upstream connection's own goroutine (upstreamConn.each), one call
-// at a time, never after stream has returned.
-func (f *feed) stream(ctx context.Context, emit func(*sse.Event) error) error {
+// stream hands every event, sanitised and counted, to sink, reconnecting as needed.
+// The event is the feed's again once sink.write returns: the sink copies what it
+// keeps. It returns the sink's error as soon as a write fails; otherwise it returns
+// only when ctx is done or the upstream refuses for good (a final status). The
+// sink's methods may run on the upstream connection's own goroutine
+// (upstreamConn.each), one call at a time, never after stream has returned.
+func (f *feed) stream(ctx context.Context, sink eventSink) error {
+	f.sink = sink
 	for {
 		if f.conn == nil {
 			if err := f.reconnect(ctx); err != nil {
 				return err
 			}
 		}
-		f.emit, f.emitErr = emit, nil
-		err := f.conn.each(ctx, f.delivered)
-		if f.emitErr != nil {
+		f.sinkErr = nil
+		err := f.conn.each(ctx, f)
+		if f.sinkErr != nil {
 			f.commit()
-			return f.emitErr
+			return f.sinkErr
 		}
 		if errors.Is(err, errClientStuck) {
 			f.commit()
@@ -220,12 +222,12 @@ func (f *feed) stream(ctx context.Context, emit func(*sse.Event) error) error {
 	}
 }
 
-// deliver accepts ev and hands it to emit; false when emit failed.
-func (f *feed) deliver(ev sse.Event) bool {
+// receive accepts ev and writes it to the sink; false when that failed.
+func (f *feed) receive(ev sse.Event) bool {
 	f.ev = ev
 	f.accept(&f.ev)
-	f.emitErr = f.emit(&f.ev)
-	return f.emitErr == nil
+	f.sinkErr = f.sink.write(&f.ev)
+	return f.sinkErr == nil
 }
 
 // accept counts ev, drops fields that could forge lines downstream, and commits its id.

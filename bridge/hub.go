@@ -46,6 +46,7 @@ type hub struct {
 	// again, or once they reach the batch's bounds.
 	pending      []pendingEvent
 	pendingBytes int
+	batchLimit   int // events in a batch at most
 }
 
 // pendingEvent is an event read from the upstream and not yet logged or delivered,
@@ -64,8 +65,7 @@ type pendingEvent struct {
 func (h *hub) run() {
 	defer close(h.done)
 	defer h.feed.close()
-	limit := batchLimit(h.rt.srv.opts.ClientBuffer)
-	h.feed.setWaitHook(h.flush)
+	h.batchLimit = batchLimit(h.rt.srv.opts.ClientBuffer)
 	err := h.feed.connect(h.ctx)
 	h.connectErr = err
 	close(h.ready)
@@ -74,20 +74,26 @@ func (h *hub) run() {
 		return
 	}
 	h.startHeartbeat()
-	err = h.feed.stream(h.ctx, func(ev *sse.Event) error {
-		h.pending = append(h.pending, pendingEvent{ev: *ev, orig: h.feed.rawMessage()})
-		h.pendingBytes += len(ev.Data)
-		if len(h.pending) >= limit || h.pendingBytes >= maxBatchBytes {
-			h.flush()
-		}
-		return nil
-	})
+	err = h.feed.stream(h.ctx, h)
 	h.flush()
 	if h.ctx.Err() == nil {
 		h.log.Warn("shared upstream ended the stream", "stream", h.key, "err", err)
 		h.end(streamEnd(err))
 	}
 }
+
+// write, flush and count make the hub its feed's sink: events are kept, and go
+// out in batches when the upstream is about to wait or a batch is full.
+func (h *hub) write(ev *sse.Event) error {
+	h.pending = append(h.pending, pendingEvent{ev: *ev, orig: h.feed.rawMessage()})
+	h.pendingBytes += len(ev.Data)
+	if len(h.pending) >= h.batchLimit || h.pendingBytes >= maxBatchBytes {
+		h.flush()
+	}
+	return nil
+}
+
+func (h *hub) count(countAdder) {} // the clients' counts are their writers'
 
 // flush logs and delivers the pending events, if any.
 func (h *hub) flush() {

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sys/unix"
 )
 
@@ -29,7 +30,7 @@ import (
 // what they write, pause the reading that feeds it (want) until the loop hears the
 // peer take writes again, or leave the loop for a goroutine of their own, with
 // everything that waits (reconnects, blocking writes with deadlines); a socket
-// that ends leaves the loop. Ticks (onTick) give handlers their timers.
+// that ends leaves the loop. Ticks (relayTick) give handlers their timers.
 type relayLoop struct {
 	epfd   int
 	epFile *os.File        // epfd, in Go's runtime poller
@@ -42,14 +43,26 @@ type relayLoop struct {
 	closeOnce sync.Once
 
 	// The loop's own, touched by nothing else.
-	streams map[int32]*relayed
-	next    int32
-	buf     []byte // every read, shared: a handler uses the bytes up or copies them
+	//
+	// streams holds the sockets by slot, the epoll data of each (with its
+	// generation, so that an event still on its way for a socket that left is
+	// not taken for the next one in its slot); free are the slots let go.
+	streams []relaySlot
+	free    []int32
+	gen     uint32
+	// tickers are the sockets that asked for ticks: a tick does not visit the
+	// others, whose memory it would only bring into the cache.
+	tickers []*relayed
+	// counts are what the loop's streams counted since the last tick, added to
+	// the metrics then: a stream's count is an addition to a map the loop keeps
+	// warm, not an atomic one to a counter the other loops add to as well.
+	counts map[prometheus.Counter]float64
+	buf    []byte // every read, shared: a handler uses the bytes up or copies them
 	// scratch is where handlers build what they write: what a socket does not
 	// take is copied out of it before the next handler runs.
 	scratch []byte
 	// more are the sockets to read again on the next turn (read).
-	more, turn []*relayed
+	more, turn []slotRef
 	// now is the time of the loop's last wake-up: a clock for handlers that need
 	// no more than that.
 	now   time.Time
@@ -58,30 +71,63 @@ type relayLoop struct {
 	done  chan struct{}
 }
 
-// relayed is a socket in the loop.
-type relayed struct {
-	fd int
-	id int32
-	// onData handles bytes read from the socket; false asks to leave.
-	onData func([]byte) bool
-	// left runs once, on the loop, when the socket has left it: with nil when
-	// onData asked, errLeaveAsked after leave, else how the socket ended.
-	left func(error)
-	// onWritable, when set, runs when the socket takes writes again, after its
-	// handler asked (relayLoop.want).
-	onWritable func()
-	// onTick, when set, runs every tick of the loop with the loop's clock.
-	onTick func(now time.Time)
-	// first is what was read from the socket before it came to the loop (with a
-	// handshake's answer): onData has it first, on the loop.
-	first []byte
-	// events is what the loop waits for on the socket: reads unless the handler
-	// paused them, writes when it asked. Set before add, it is what add asks
-	// for (reads when zero).
-	events uint32
+// relayHandler serves a socket in the loop. It is an interface rather than
+// functions: every read calls it, and a function value bound to a stream is an
+// object of its own, one more place in memory that each event would touch.
+type relayHandler interface {
+	// relayData handles bytes read from the socket; false asks to leave.
+	relayData(b []byte) bool
+	// relayLeft runs once, on the loop, when the socket has left it: with nil
+	// when relayData asked, errLeaveAsked after leave, else how the socket ended.
+	relayLeft(why error)
+	// relayWritable runs when the socket takes writes again, after the handler
+	// asked (relayLoop.want).
+	relayWritable()
+	// relayTick runs every tick of the loop with the loop's clock, for sockets
+	// added with ticks set.
+	relayTick(now time.Time)
 }
 
-// tickID is the epoll data of the loop's timer.
+// relayed is a socket for the loop.
+type relayed struct {
+	fd int
+	h  relayHandler
+	// ticks asks for h.relayTick.
+	ticks bool
+	// first is what was read from the socket before it came to the loop (with a
+	// handshake's answer): relayData has it first, on the loop.
+	first []byte
+	// events is what the loop is to wait for on the socket when it is added
+	// (reads when zero); want changes it later.
+	events uint32
+	// slot and gen are the socket's place in the loop (its epoll data), tickAt
+	// its place among the tickers; in says it is there.
+	slot   int32
+	gen    uint32
+	tickAt int
+	in     bool
+}
+
+// relaySlot is a socket's place in the loop, with what an event on it needs: the
+// loop reaches the handler without touching the relayed, one place in memory less
+// per event.
+type relaySlot struct {
+	h      relayHandler
+	r      *relayed
+	fd     int32
+	events uint32 // what the loop waits for: reads unless paused, writes when asked
+	gen    uint32 // 0 when the slot is free
+}
+
+// slotRef is a slot as it was when the reference was taken: it still holds the
+// same socket while its generation is the same.
+type slotRef struct {
+	i   int32
+	gen uint32
+}
+
+// tickID is the epoll data of the loop's timer; wakeID (0) that of its eventfd.
+// Sockets are at slot+1.
 const tickID = -1
 
 // errLeaveAsked is why a socket left the loop when something outside it asked
@@ -92,7 +138,7 @@ var errLeaveAsked = errors.New("relay: leave asked")
 // the busiest stream, shared by all of its streams.
 const relayReadSize = 64 << 10
 
-// newRelayLoop starts a loop whose handlers' onTick run every tick.
+// newRelayLoop starts a loop whose handlers' relayTick run every tick.
 func newRelayLoop(tick time.Duration) (*relayLoop, error) {
 	epfd, wake, err := newEpollWithWake()
 	if err != nil {
@@ -115,7 +161,7 @@ func newRelayLoop(tick time.Duration) (*relayLoop, error) {
 		epFile:  os.NewFile(uintptr(epfd), "relay epoll"),
 		wake:    wake,
 		timer:   timer,
-		streams: map[int32]*relayed{},
+		counts:  map[prometheus.Counter]float64{},
 		buf:     make([]byte, relayReadSize),
 		scratch: make([]byte, 0, 2*relayReadSize),
 		now:     time.Now(),
@@ -142,30 +188,43 @@ func (l *relayLoop) add(r *relayed) bool {
 
 // addNow is add on the loop.
 func (l *relayLoop) addNow(r *relayed) {
-	l.next++
-	for l.next <= wakeID || l.streams[l.next] != nil {
-		if l.next < wakeID {
-			l.next = wakeID
-		}
-		l.next++
+	events := r.events
+	if events == 0 {
+		events = unix.EPOLLIN
 	}
-	r.id = l.next
-	if r.events == 0 {
-		r.events = unix.EPOLLIN
+	if l.gen++; l.gen == 0 {
+		l.gen = 1 // 0 marks a free slot
 	}
-	ev := unix.EpollEvent{Events: epollEvents(r.events), Fd: r.id}
+	r.gen = l.gen
+	if n := len(l.free); n > 0 {
+		r.slot = l.free[n-1]
+		l.free = l.free[:n-1]
+	} else {
+		r.slot = int32(len(l.streams))
+		l.streams = append(l.streams, relaySlot{})
+	}
+	ev := unix.EpollEvent{Events: epollEvents(events), Fd: r.slot + 1, Pad: int32(r.gen)}
 	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, r.fd, &ev); err != nil {
-		r.left(fmt.Errorf("relay loop: epoll_ctl: %w", err))
+		l.free = append(l.free, r.slot)
+		r.h.relayLeft(fmt.Errorf("relay loop: epoll_ctl: %w", err))
 		return
 	}
-	l.streams[r.id] = r
+	l.streams[r.slot] = relaySlot{h: r.h, r: r, fd: int32(r.fd), events: events, gen: r.gen}
+	r.in = true
+	if r.ticks {
+		r.tickAt = len(l.tickers)
+		l.tickers = append(l.tickers, r)
+	}
 	if first := r.first; len(first) > 0 {
 		r.first = nil
-		if !r.onData(first) {
+		if !r.h.relayData(first) {
 			l.drop(r, nil)
 		}
 	}
 }
+
+// count adds n to c at the next tick. It runs on the loop.
+func (l *relayLoop) count(c prometheus.Counter, n float64) { l.counts[c] += n }
 
 // clock returns the time of the loop's last wake-up, from any goroutine: a clock
 // that costs no system call, for handlers that need no better.
@@ -182,12 +241,12 @@ func (l *relayLoop) want(r *relayed, read, write bool) {
 	if write {
 		events |= unix.EPOLLOUT
 	}
-	if events == r.events || l.streams[r.id] != r {
+	if !r.in || events == l.streams[r.slot].events {
 		return
 	}
-	r.events = events
+	l.streams[r.slot].events = events
 	// A change re-arms the edge: what is ready now is reported.
-	ev := unix.EpollEvent{Events: epollEvents(events), Fd: r.id}
+	ev := unix.EpollEvent{Events: epollEvents(events), Fd: r.slot + 1, Pad: int32(r.gen)}
 	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, r.fd, &ev)
 }
 
@@ -244,30 +303,31 @@ func (l *relayLoop) loop() {
 					l.tick()
 					continue
 				}
-				r := l.streams[ev.Fd]
-				if r == nil {
-					continue
+				i := ev.Fd - 1
+				gen := l.streams[i].gen
+				if gen != uint32(ev.Pad) {
+					continue // left the loop after this was reported
 				}
-				if ev.Events&unix.EPOLLOUT != 0 && r.onWritable != nil {
-					r.onWritable()
-					if l.streams[ev.Fd] != r {
+				if ev.Events&unix.EPOLLOUT != 0 {
+					l.streams[i].h.relayWritable()
+					if l.streams[i].gen != gen {
 						continue
 					}
 				}
 				switch {
 				case ev.Events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR|unix.EPOLLRDHUP) == 0:
-				case r.events&unix.EPOLLIN != 0:
-					l.read(r, ev.Events&(unix.EPOLLHUP|unix.EPOLLERR|unix.EPOLLRDHUP) != 0)
+				case l.streams[i].events&unix.EPOLLIN != 0:
+					l.read(slotRef{i, gen}, ev.Events&(unix.EPOLLHUP|unix.EPOLLERR|unix.EPOLLRDHUP) != 0)
 				case ev.Events&(unix.EPOLLHUP|unix.EPOLLERR) != 0:
 					// Reads are paused, and the socket failed: nothing it
 					// still holds can be passed on.
-					l.drop(r, unix.ECONNRESET)
+					l.drop(l.streams[i].r, unix.ECONNRESET)
 				}
 			}
 			l.turn, l.more = l.more, l.turn[:0]
-			for _, r := range l.turn {
-				if l.streams[r.id] == r && r.events&unix.EPOLLIN != 0 {
-					l.read(r, false)
+			for _, ref := range l.turn {
+				if l.streams[ref.i].gen == ref.gen && l.streams[ref.i].events&unix.EPOLLIN != 0 {
+					l.read(ref, false)
 				}
 			}
 			clear(l.turn)
@@ -285,13 +345,18 @@ func (l *relayLoop) loop() {
 // ended says the peer has closed (or the socket failed) already: then a short read
 // does not mean the socket has no more to say, since its end came with the bytes,
 // and no edge will follow; it is read until it tells its end.
-func (l *relayLoop) read(r *relayed, ended bool) {
+func (l *relayLoop) read(ref slotRef, ended bool) {
 	for {
-		n, err := readNow(r.fd, l.buf)
+		// The slot is looked up again after each handler: one may add sockets,
+		// which can move the slots.
+		s := &l.streams[ref.i]
+		n, err := readNow(int(s.fd), l.buf)
 		switch {
 		case n > 0:
-			if !r.onData(l.buf[:n]) {
-				l.drop(r, nil)
+			if !s.h.relayData(l.buf[:n]) {
+				if s := &l.streams[ref.i]; s.gen == ref.gen {
+					l.drop(s.r, nil)
+				}
 				return
 			}
 			// Edge-triggered: a read that filled the buffer may have left
@@ -299,19 +364,20 @@ func (l *relayLoop) read(r *relayed, ended bool) {
 			// again on the loop's next turn (after the others: a fast
 			// upstream must not starve them). One that did not fill it took
 			// all there was; what comes next makes an edge.
+			s := &l.streams[ref.i]
 			switch {
-			case ended && l.streams[r.id] == r && r.events&unix.EPOLLIN != 0:
+			case ended && s.gen == ref.gen && s.events&unix.EPOLLIN != 0:
 				continue
 			case n == len(l.buf):
-				l.more = append(l.more, r)
+				l.more = append(l.more, ref)
 			}
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
 		case err != nil:
-			l.drop(r, err)
+			l.drop(s.r, err)
 		default:
-			l.drop(r, io.EOF)
+			l.drop(s.r, io.EOF)
 		}
 		return
 	}
@@ -319,12 +385,20 @@ func (l *relayLoop) read(r *relayed, ended bool) {
 
 // drop takes r's socket out of the set, unless it left already, and tells r why.
 func (l *relayLoop) drop(r *relayed, why error) {
-	if l.streams[r.id] != r {
+	if !r.in {
 		return
 	}
-	delete(l.streams, r.id)
+	r.in = false
+	l.streams[r.slot] = relaySlot{}
+	l.free = append(l.free, r.slot)
+	if r.ticks {
+		last := l.tickers[len(l.tickers)-1]
+		l.tickers[r.tickAt], last.tickAt = last, r.tickAt
+		l.tickers[len(l.tickers)-1] = nil
+		l.tickers = l.tickers[:len(l.tickers)-1]
+	}
 	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, r.fd, nil)
-	r.left(why)
+	r.h.relayLeft(why)
 }
 
 // epollEvents is what a socket is in the set for: edge-triggered, and its peer's
@@ -336,15 +410,29 @@ func epollEvents(events uint32) uint32 {
 	return events | unix.EPOLLET
 }
 
-// tick runs the handlers that asked for ticks.
+// tick adds the streams' counts to the metrics and runs the handlers that asked
+// for ticks.
 func (l *relayLoop) tick() {
 	var b [8]byte
 	_, _ = unix.Read(l.timer, b[:])
-	for _, r := range l.streams { // a handler may drop streams: ranging a map allows it
-		if r.onTick != nil {
-			r.onTick(l.now)
+	l.commitCounts()
+	// A handler may drop sockets, its own or others: those past the end are
+	// skipped, and one moved into a visited place waits for the next tick.
+	for i := 0; i < len(l.tickers); i++ {
+		r := l.tickers[i]
+		r.h.relayTick(l.now)
+		if i < len(l.tickers) && l.tickers[i] != r {
+			i-- // r left, and the last ticker took its place
 		}
 	}
+}
+
+// commitCounts adds what the streams counted to the metrics.
+func (l *relayLoop) commitCounts() {
+	for c, n := range l.counts {
+		c.Add(n)
+	}
+	clear(l.counts)
 }
 
 // newTicker returns a timerfd that fires every tick, in the set epfd.
@@ -391,9 +479,12 @@ func (l *relayLoop) shut(why error) {
 	l.mu.Lock()
 	l.closed = true
 	l.mu.Unlock()
-	for _, r := range l.streams {
-		l.drop(r, why)
+	for i := range l.streams {
+		if r := l.streams[i].r; r != nil {
+			l.drop(r, why)
+		}
 	}
+	l.commitCounts()
 }
 
 // close ends the loop; sockets still in it leave with errRelayClosed.

@@ -26,20 +26,27 @@ func socketPair(t *testing.T) (loopEnd, testEnd int) {
 // probe is a relayed socket that reports what the loop does with it.
 type probe struct {
 	relayed
-	data chan string
-	why  chan error
+	onData func([]byte) bool
+	onLeft func(error)
+	data   chan string
+	why    chan error
 }
 
 func newProbe(fd int, keep func(string) bool) *probe {
 	p := &probe{data: make(chan string, 16), why: make(chan error, 2)}
-	p.fd = fd
+	p.fd, p.h = fd, p
 	p.onData = func(b []byte) bool {
 		p.data <- string(b)
 		return keep(string(b))
 	}
-	p.left = func(err error) { p.why <- err }
+	p.onLeft = func(err error) { p.why <- err }
 	return p
 }
+
+func (p *probe) relayData(b []byte) bool { return p.onData(b) }
+func (p *probe) relayLeft(why error)     { p.onLeft(why) }
+func (p *probe) relayWritable()          {}
+func (p *probe) relayTick(time.Time)     {}
 
 func within[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()
@@ -169,9 +176,9 @@ func TestRelayLoopFastSocketStarvesNothing(t *testing.T) {
 	}()
 	defer func() { close(stop); <-writerDone }()
 	fast := &probe{why: make(chan error, 2)}
-	fast.fd = fd
+	fast.fd, fast.h = fd, fast
 	fast.onData = func([]byte) bool { return true }
-	fast.left = func(err error) { fast.why <- err }
+	fast.onLeft = func(err error) { fast.why <- err }
 	l.add(&fast.relayed)
 	fd2, peer2 := socketPair(t)
 	slow := newProbe(fd2, func(string) bool { return true })

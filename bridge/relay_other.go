@@ -5,16 +5,24 @@ package bridge
 import (
 	"errors"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // relayLoop needs epoll: elsewhere every stream is read on a goroutine of its own.
 type relayLoop struct{}
 
 type relayed struct {
-	fd     int
-	onData func([]byte) bool
-	left   func(error)
-	onTick func(time.Time)
+	fd    int
+	h     relayHandler
+	ticks bool
+}
+
+type relayHandler interface {
+	relayData(b []byte) bool
+	relayLeft(why error)
+	relayWritable()
+	relayTick(now time.Time)
 }
 
 var (
@@ -28,6 +36,8 @@ func (l *relayLoop) add(*relayed) bool { return false }
 func (l *relayLoop) leave(*relayed)    {}
 func (l *relayLoop) close()            {}
 func (l *relayLoop) clock() time.Time  { return time.Now() }
+
+func (l *relayLoop) count(c prometheus.Counter, n float64) { c.Add(n) }
 
 func (b *streamBody) takeSocket() (int, bool) { return -1, false }
 func (b *streamBody) returnSocket(error)      {}

@@ -39,10 +39,10 @@ type sseResponse struct {
 	// onBehind, while the stream is in the relay loop, takes it out when a
 	// heartbeat was not all taken (startRelay).
 	onBehind func()
-	// clock, while the stream is in the relay loop, is the loop's: its writes
-	// never wait, so they need no deadline, and the time of the loop's wake-up is
+	// loop, while the stream is in the relay loop, is the loop: its writes never
+	// wait, so they need no deadline, and the time of the loop's wake-up is
 	// close enough for the heartbeat.
-	clock func() time.Time
+	loop *relayLoop
 }
 
 // newSSEResponse writes a stream through w; start sends its head.
@@ -151,14 +151,14 @@ func (s *sseResponse) heartbeat(interval time.Duration, fail func()) (stop func(
 // what the client does not take at once stays buffered (behind), and onBehind runs
 // when a heartbeat leaves bytes so. false when the stream cannot: it is not on a
 // taken-over connection with a socket of its own.
-func (s *sseResponse) startRelay(onBehind func(), clock func() time.Time) bool {
+func (s *sseResponse) startRelay(onBehind func(), loop *relayLoop) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs, ok := s.sink.(*connSink)
 	if !ok || !cs.startRelay() {
 		return false
 	}
-	s.onBehind, s.clock = onBehind, clock
+	s.onBehind, s.loop = onBehind, loop
 	return true
 }
 
@@ -195,7 +195,7 @@ func (s *sseResponse) stopRelay() {
 		return
 	}
 	cs.stopRelay()
-	s.onBehind, s.clock = nil, nil
+	s.onBehind, s.loop = nil, nil
 	if cs.behind() {
 		s.now = time.Time{} // a deadline for the write that waits
 		s.arm()
@@ -220,8 +220,8 @@ func (s *sseResponse) arm() {
 	if !s.now.IsZero() {
 		return // armed since the last flush
 	}
-	if s.clock != nil {
-		s.now = s.clock()
+	if s.loop != nil {
+		s.now = s.loop.clock()
 		return
 	}
 	s.now = time.Now()

@@ -10,16 +10,16 @@ import (
 // upstreamConn is one open upstream connection, read as a stream of events whatever
 // the upstream speaks.
 type upstreamConn interface {
-	// each hands every event the upstream dispatches to fn, in order, until the
-	// connection ends (its error), ctx is done (ctx's error) or fn returns false
-	// (nil). fn and the wait hook may run on a goroutine of the connection's own,
-	// one call at a time; none runs once each has returned.
-	each(ctx context.Context, fn func(sse.Event) bool) error
-	// setWaitHook installs a function called each time the connection is about to
-	// wait on the network. Writers flush then, and only then: every event read so far
-	// has been handed over, and a fast stream is flushed once per upstream read, not
+	// each hands every event the upstream dispatches to to, in order, until the
+	// connection ends (its error), ctx is done (ctx's error) or to.receive
+	// returns false (nil). to and the waiter may be called on a goroutine of the
+	// connection's own, one call at a time; neither is once each has returned.
+	each(ctx context.Context, to eventReceiver) error
+	// setWaiter installs w, told each time the connection is about to wait on
+	// the network. Writers flush then, and only then: every event read so far has
+	// been handed over, and a fast stream is flushed once per upstream read, not
 	// once per event.
-	setWaitHook(hook func())
+	setWaiter(w waiter)
 	// validUTF8 reports whether the events are valid UTF-8 already (an SSE
 	// upstream's, decoded by the parser), so that sanitising them need not decode.
 	validUTF8() bool
@@ -29,6 +29,18 @@ type upstreamConn interface {
 	// retry is the reconnection delay the upstream asked for, if it did.
 	retry() (time.Duration, bool)
 	close()
+}
+
+// eventReceiver takes an upstream connection's events (the feed). It, and waiter,
+// are interfaces rather than functions for the reason relayHandler is.
+type eventReceiver interface {
+	// receive takes one event; false stops each.
+	receive(ev sse.Event) bool
+}
+
+// waiter is told when an upstream connection is about to wait (the feed).
+type waiter interface {
+	wait()
 }
 
 // longAgo is a deadline that has passed: set on a connection, it ends the reads and

@@ -27,16 +27,23 @@ type sseUpstream struct {
 	body *streamBody
 	loop *relayLoop
 	out  relayOut
-	feed *feed // its counts are committed on the loop's ticks
+	feed *feed
+	// to takes the events (each). On the relay loop, stopped says to.receive
+	// returned false or the stream failed (stopErr), and left hears the socket
+	// leave the loop.
+	to      eventReceiver
+	stopped bool
+	stopErr error
+	left    chan error
 }
 
 // relayOut is a client writer that a stream in the relay loop can write without
 // waiting (sseResponse on a taken-over connection).
 type relayOut interface {
 	// startRelay makes flushes write what the client takes at once and keep the
-	// rest (behind); onBehind runs when a write from outside the loop left some;
-	// clock is the loop's. false when the writer cannot.
-	startRelay(onBehind func(), clock func() time.Time) bool
+	// rest (behind); onBehind runs when a write from outside the loop left some.
+	// false when the writer cannot.
+	startRelay(onBehind func(), loop *relayLoop) bool
 	behind() bool
 	// stopRelay makes flushes wait again.
 	stopRelay()
@@ -99,12 +106,13 @@ func (u *sseUpstream) relayTo(loop *relayLoop, out relayOut, f *feed) {
 }
 
 // each reads the stream: on the relay loop while it can (relayTo), else on the
-// caller's goroutine. The wait hook runs before each read of the body. A done ctx
+// caller's goroutine. The waiter is told before each read of the body. A done ctx
 // ends the read, as the request's context.
-func (u *sseUpstream) each(ctx context.Context, fn func(sse.Event) bool) error {
+func (u *sseUpstream) each(ctx context.Context, to eventReceiver) error {
+	u.to = to
 	for {
 		if u.loop != nil && u.out != nil {
-			entered, done, err := u.eachRelayed(ctx, fn)
+			entered, done, err := u.eachRelayed(ctx)
 			if done {
 				return err
 			}
@@ -116,7 +124,7 @@ func (u *sseUpstream) each(ctx context.Context, fn func(sse.Event) bool) error {
 				u.loop = nil // it never can
 			}
 		}
-		err := u.eachHere(fn)
+		err := u.eachHere()
 		if err != sse.ErrWouldBlock {
 			return err
 		}
@@ -131,7 +139,7 @@ func (u *sseUpstream) mayRejoin() bool {
 }
 
 // eachHere reads the stream on the caller's goroutine.
-func (u *sseUpstream) eachHere(fn func(sse.Event) bool) error {
+func (u *sseUpstream) eachHere() error {
 	for {
 		ev, err := u.parser.Next()
 		if errors.Is(err, sse.ErrTooLong) {
@@ -140,21 +148,23 @@ func (u *sseUpstream) eachHere(fn func(sse.Event) bool) error {
 		if err != nil {
 			return err
 		}
-		if !fn(ev) {
+		if !u.to.receive(ev) {
 			return nil
 		}
 	}
 }
 
 // eachRelayed hands the stream's socket to the relay loop, which parses what it
-// reads and calls fn there, while the caller waits for it to come back: when ctx is
-// done, fn returns false, the event is over size, the client falls behind or the
-// socket ends. done is false when the stream goes on here (eachHere): it could not
-// enter the loop (entered is false), or came back for a wait (a slow client) or to
-// end (the socket).
-func (u *sseUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (entered, done bool, err error) {
-	r := &relayed{}
-	if !u.out.startRelay(func() { u.loop.leave(r) }, u.loop.clock) {
+// reads and hands the events on there (relayData), while the caller waits for it to
+// come back: when ctx is done, to.receive returns false, the event is over size,
+// the client falls behind or the socket ends. done is false when the stream goes on
+// here (eachHere): it could not enter the loop (entered is false), or came back for
+// a wait (a slow client) or to end (the socket).
+func (u *sseUpstream) eachRelayed(ctx context.Context) (entered, done bool, err error) {
+	// A socket in the loop of its own each time: a leave asked for an earlier
+	// time there must not find this one.
+	r := &relayed{h: u}
+	if !u.out.startRelay(func() { u.loop.leave(r) }, u.loop) {
 		return false, false, nil
 	}
 	fd, ok := u.body.takeSocket()
@@ -162,27 +172,18 @@ func (u *sseUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) 
 		u.out.stopRelay()
 		return false, false, nil
 	}
-	// What was read with the response head goes first, from here.
-	stopped, stopErr := false, error(nil)
-	if more, err := u.pump(fn); !more {
-		stopped, stopErr = true, err
-	}
-	left := make(chan error, 1)
 	r.fd = fd
-	r.onData = func(b []byte) bool {
-		u.body.feed(b)
-		more, err := u.pump(fn)
-		if !more {
-			stopped, stopErr = true, err
-			return false
-		}
-		return !u.out.behind()
+	u.stopped, u.stopErr = false, nil
+	if u.left == nil {
+		u.left = make(chan error, 1)
 	}
-	r.left = func(err error) { left <- err }
-	r.onTick = func(time.Time) { u.feed.commit() }
+	// What was read with the response head goes first, from here.
+	if more, err := u.pump(); !more {
+		u.stopped, u.stopErr = true, err
+	}
 	var why error
-	if !stopped && !u.out.behind() {
-		why = u.feed.serveRelayed(ctx, u.loop, r, left)
+	if !u.stopped && !u.out.behind() {
+		why = u.feed.serveRelayed(ctx, u.loop, r, u.left)
 	}
 	if why == errLeaveAsked || why == errRelayClosed {
 		why = nil // the socket is still good
@@ -190,17 +191,33 @@ func (u *sseUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) 
 	u.body.returnSocket(why)
 	u.out.stopRelay()
 	switch {
-	case stopped:
-		return true, true, stopErr
+	case u.stopped:
+		return true, true, u.stopErr
 	case ctx.Err() != nil:
 		return true, true, ctx.Err()
 	}
 	return true, false, nil
 }
 
-// pump hands fn the events of the bytes the relay loop gave the body. more is true
-// when they are used up; otherwise fn returned false (err nil) or the stream failed.
-func (u *sseUpstream) pump(fn func(sse.Event) bool) (more bool, err error) {
+// relayData, relayLeft, relayWritable and relayTick make the stream the handler of
+// its socket in the relay loop: relayData parses what the loop read.
+func (u *sseUpstream) relayData(b []byte) bool {
+	u.body.feed(b)
+	if more, err := u.pump(); !more {
+		u.stopped, u.stopErr = true, err
+		return false
+	}
+	return !u.out.behind()
+}
+
+func (u *sseUpstream) relayLeft(why error) { u.left <- why }
+func (u *sseUpstream) relayWritable()      {}
+func (u *sseUpstream) relayTick(time.Time) {}
+
+// pump hands u.to the events of the bytes the relay loop gave the body. more is
+// true when they are used up; otherwise to.receive returned false (err nil) or the
+// stream failed.
+func (u *sseUpstream) pump() (more bool, err error) {
 	for {
 		ev, err := u.parser.Next()
 		switch {
@@ -211,15 +228,15 @@ func (u *sseUpstream) pump(fn func(sse.Event) bool) (more bool, err error) {
 		case err != nil:
 			return false, err
 		}
-		if !fn(ev) {
+		if !u.to.receive(ev) {
 			return false, nil
 		}
 	}
 }
 
-func (u *sseUpstream) setWaitHook(hook func()) { u.wait.hook = hook }
-func (u *sseUpstream) validUTF8() bool         { return true }
-func (u *sseUpstream) resumeID() string        { return u.parser.LastEventID() }
+func (u *sseUpstream) setWaiter(w waiter) { u.wait.waiter = w }
+func (u *sseUpstream) validUTF8() bool    { return true }
+func (u *sseUpstream) resumeID() string   { return u.parser.LastEventID() }
 
 func (u *sseUpstream) retry() (time.Duration, bool) {
 	ms, ok := u.parser.Retry()
@@ -237,19 +254,19 @@ func drainAndClose(body io.ReadCloser) {
 	body.Close()
 }
 
-// waitReader calls hook before each read of the upstream body: the parser reads only
-// when it has no complete event left, so that is when the events so far must go out.
-// Then, when rejoin says so, it answers sse.ErrWouldBlock instead of reading, for
-// the stream to go back to the relay loop.
+// waitReader tells its waiter before each read of the upstream body: the parser
+// reads only when it has no complete event left, so that is when the events so far
+// must go out. Then, when rejoin says so, it answers sse.ErrWouldBlock instead of
+// reading, for the stream to go back to the relay loop.
 type waitReader struct {
 	r      io.Reader
-	hook   func()
+	waiter waiter
 	rejoin func() bool
 }
 
 func (w *waitReader) Read(p []byte) (int, error) {
-	if w.hook != nil {
-		w.hook()
+	if w.waiter != nil {
+		w.waiter.wait()
 	}
 	if w.rejoin != nil && w.rejoin() {
 		return 0, sse.ErrWouldBlock

@@ -12,7 +12,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/ssews/ssews/sse"
 	"github.com/ssews/ssews/ws"
 )
 
@@ -39,10 +38,10 @@ type wsUpstream struct {
 	// it has set stopped, knows none runs any more: what the callbacks touched is
 	// then the caller's again.
 	mu      sync.Mutex
-	fn      func(sse.Event) bool
-	hook    func()
+	to      eventReceiver
+	waiter  waiter
 	stopped bool
-	refused chan struct{} // closed when fn returned false
+	refused chan struct{} // closed when to.receive returned false
 	// last is the message the last event came from (shared WS-to-WS fan-out),
 	// kept by value: per-client streams never look at it.
 	last ws.Message
@@ -106,7 +105,7 @@ func dialWS(dialer *websocket.Dialer, cr *clientRequest, opts ws.Options) dialFu
 	}
 }
 
-// onMessage hands m's event to each's fn, on the reader goroutine.
+// onMessage hands m's event to each's receiver, on the reader goroutine.
 func (u *wsUpstream) onMessage(m ws.Message) {
 	<-u.started
 	u.mu.Lock()
@@ -115,19 +114,19 @@ func (u *wsUpstream) onMessage(m ws.Message) {
 		return
 	}
 	u.last = m
-	if !u.fn(u.reader.Event(m)) {
+	if !u.to.receive(u.reader.Event(m)) {
 		u.stopped = true
 		close(u.refused)
 	}
 }
 
-// onWait runs the wait hook while each runs: the reader is about to wait on the
+// onWait tells the waiter while each runs: the reader is about to wait on the
 // network, so what was read so far goes out.
 func (u *wsUpstream) onWait() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.fn != nil && !u.stopped && u.hook != nil {
-		u.hook()
+	if u.to != nil && !u.stopped && u.waiter != nil {
+		u.waiter.wait()
 	}
 }
 
@@ -145,15 +144,15 @@ func (u *wsUpstream) open() {
 	}
 }
 
-func (u *wsUpstream) each(ctx context.Context, fn func(sse.Event) bool) error {
+func (u *wsUpstream) each(ctx context.Context, to eventReceiver) error {
 	if u.conn == nil && u.loop != nil && u.out != nil {
-		if done, err := u.eachRelayed(ctx, fn); done {
+		if done, err := u.eachRelayed(ctx, to); done {
 			return err
 		}
 	}
 	u.open()
 	u.mu.Lock()
-	u.fn = fn
+	u.to = to
 	u.mu.Unlock()
 	u.startOnce.Do(func() { close(u.started) })
 	var err error
@@ -181,9 +180,9 @@ func (u *wsUpstream) stop() {
 	u.startOnce.Do(func() { close(u.started) })
 }
 
-func (u *wsUpstream) setWaitHook(hook func()) {
+func (u *wsUpstream) setWaiter(w waiter) {
 	u.mu.Lock()
-	u.hook = hook
+	u.waiter = w
 	u.mu.Unlock()
 }
 

@@ -11,18 +11,17 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/sys/unix"
 
-	"github.com/ssews/ssews/sse"
 	"github.com/ssews/ssews/ws"
 )
 
 // eachRelayed reads a plain ws:// upstream on the relay loop, for an EventSource
 // client: the loop reads the socket, follows its frames (ws.FrameScanner), and
-// hands each message's event to fn there, answers pings, pings a quiet upstream
+// hands each message's event to its receiver there, answers pings, pings a quiet upstream
 // and gives up on one silent for two heartbeats. A client that falls behind pauses
 // the reading until the loop hears its socket take writes again (or a tick finds
 // it has); one that takes nothing for the write timeout ends the stream. done is
 // false when the connection cannot be taken over, and nothing changed.
-func (u *wsUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (done bool, err error) {
+func (u *wsUpstream) eachRelayed(ctx context.Context, to eventReceiver) (done bool, err error) {
 	upNet, ok := ws.Socket(u.dialed)
 	if !ok {
 		return false, nil
@@ -31,7 +30,7 @@ func (u *wsUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (
 	if !ok {
 		return false, nil
 	}
-	if !u.out.startRelay(func() {}, u.loop.clock) { // a heartbeat left behind: the ticks retry
+	if !u.out.startRelay(func() {}, u.loop) { // a heartbeat left behind: the ticks retry
 		return false, nil
 	}
 	rest, ok := hc.rest()
@@ -46,27 +45,14 @@ func (u *wsUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (
 	hc.Close()
 	u.dialed = nil
 
-	rr := &wsRelayReader{u: u, fn: fn, sc: *ws.NewFrameScanner(false, u.opts.ReadLimit), fd: fd,
+	rr := &wsRelayReader{u: u, to: to, sc: *ws.NewFrameScanner(false, u.opts.ReadLimit), fd: fd,
 		interval: u.opts.PingInterval, writeTimeout: u.opts.WriteTimeout}
 	rr.lastRead, rr.lastPing = time.Now(), time.Now()
-	left := make(chan error, 1)
-	r := &relayed{fd: fd, left: func(err error) {
-		rr.unwatchClient() // before the client's socket may close
-		left <- err
-	}}
-	r.onData = func(b []byte) bool {
-		rr.lastRead = u.loop.now
-		if !rr.handle(b) {
-			return false
-		}
-		rr.waited(r)
-		return true
-	}
-	r.onTick = func(now time.Time) { rr.tick(r, now) }
+	rr.left = make(chan error, 1)
+	r := &relayed{fd: fd, h: rr, ticks: true}
 	rr.r = r
-
 	r.first = rest // what came with the 101
-	why := u.feed.serveRelayed(ctx, u.loop, r, left)
+	why := u.feed.serveRelayed(ctx, u.loop, r, rr.left)
 	closeFD(fd)
 	u.out.stopRelay()
 	switch {
@@ -84,25 +70,47 @@ func (u *wsUpstream) eachRelayed(ctx context.Context, fn func(sse.Event) bool) (
 
 // wsRelayReader is the state of a WebSocket upstream read on the relay loop.
 type wsRelayReader struct {
-	u   *wsUpstream
-	fn  func(sse.Event) bool
-	sc  ws.FrameScanner // a value, as reader is in wsUpstream: fewer places an event touches
-	fd  int
-	r   *relayed
-	msg []byte // the data message being read
-	bin bool
-	// stopped: fn returned false; err: why the stream ended, else.
+	u  *wsUpstream
+	to eventReceiver
+	sc ws.FrameScanner // a value, as reader is in wsUpstream: fewer places an event touches
+	fd int
+	r  *relayed
+	// left hears the socket leave the loop.
+	left chan error
+	msg  []byte // the data message being read
+	bin  bool
+	// stopped: to.receive returned false; err: why the stream ended, else.
 	stopped bool
 	err     error
 	// paused: the client is behind, since behindSince, and the socket is not read.
 	paused bool
 	// client hears the client's socket take writes again, while paused.
 	client             *relayed
+	clientWatch        clientWatch
 	behindSince        time.Time
 	lastRead, lastPing time.Time
 	interval           time.Duration
 	writeTimeout       time.Duration
 }
+
+// relayData, relayLeft and relayTick make the reader the handler of the upstream's
+// socket in the relay loop.
+func (rr *wsRelayReader) relayData(b []byte) bool {
+	rr.lastRead = rr.u.loop.now
+	if !rr.handle(b) {
+		return false
+	}
+	rr.waited(rr.r)
+	return true
+}
+
+func (rr *wsRelayReader) relayLeft(why error) {
+	rr.unwatchClient() // before the client's socket may close
+	rr.left <- why
+}
+
+func (rr *wsRelayReader) relayWritable()          {}
+func (rr *wsRelayReader) relayTick(now time.Time) { rr.tick(rr.r, now) }
 
 // handle reads b's frames; false when the stream is over.
 func (rr *wsRelayReader) handle(b []byte) bool {
@@ -139,7 +147,7 @@ func (rr *wsRelayReader) handle(b []byte) bool {
 			if whole != nil {
 				m.Data, whole = whole, nil
 			}
-			if !rr.fn(rr.u.reader.Event(m)) {
+			if !rr.to.receive(rr.u.reader.Event(m)) {
 				rr.stopped = true
 				return false
 			}
@@ -161,8 +169,8 @@ func (rr *wsRelayReader) handle(b []byte) bool {
 // waited runs the wait hook (the client's flush) after a read, and pauses the
 // reading while the client is behind.
 func (rr *wsRelayReader) waited(r *relayed) {
-	if rr.u.hook != nil {
-		rr.u.hook()
+	if rr.u.waiter != nil {
+		rr.u.waiter.wait()
 	}
 	if rr.u.out.behind() {
 		rr.paused, rr.behindSince = true, rr.u.loop.now
@@ -178,10 +186,8 @@ func (rr *wsRelayReader) watchClient() {
 	if fd < 0 || rr.client != nil {
 		return
 	}
-	rr.client = &relayed{fd: fd, events: unix.EPOLLOUT, left: func(error) {}}
-	rr.client.onWritable = func() {
-		rr.resume(rr.r)
-	}
+	rr.clientWatch.rr = rr
+	rr.client = &relayed{fd: fd, events: unix.EPOLLOUT, h: &rr.clientWatch}
 	rr.u.loop.addNow(rr.client)
 }
 
@@ -196,8 +202,8 @@ func (rr *wsRelayReader) unwatchClient() {
 // resume flushes what the client did not take, and reads the upstream again once
 // it took everything.
 func (rr *wsRelayReader) resume(r *relayed) {
-	if rr.u.hook != nil {
-		rr.u.hook()
+	if rr.u.waiter != nil {
+		rr.u.waiter.wait()
 	}
 	if !rr.u.out.behind() {
 		rr.paused = false
@@ -205,6 +211,15 @@ func (rr *wsRelayReader) resume(r *relayed) {
 		rr.u.loop.want(r, true, false)
 	}
 }
+
+// clientWatch is the handler of a paused stream's client socket in the loop,
+// there to hear it take writes again.
+type clientWatch struct{ rr *wsRelayReader }
+
+func (c *clientWatch) relayWritable()        { c.rr.resume(c.rr.r) }
+func (c *clientWatch) relayData([]byte) bool { return true }
+func (c *clientWatch) relayLeft(error)       {}
+func (c *clientWatch) relayTick(time.Time)   {}
 
 // tick commits the counts, retries a paused client, and keeps the upstream's
 // heartbeat.

@@ -58,7 +58,7 @@ func TestWSRelayReaderMessages(t *testing.T) {
 		var got []string
 		u := &wsUpstream{reader: *NewMessageReader(config.FormatJSON, "binary", "")}
 		rr := &wsRelayReader{u: u, sc: *ws.NewFrameScanner(false, 1<<20), fd: fds[0],
-			fn: func(ev sse.Event) bool { got = append(got, ev.Type+":"+ev.Data); return true }}
+			to: receiveFunc(func(ev sse.Event) bool { got = append(got, ev.Type+":"+ev.Data); return true })}
 		for _, b := range reads {
 			// The loop's read buffer is reused: the reader must not keep b.
 			if !rr.handle(slices.Clone(b)) {
@@ -84,3 +84,8 @@ func TestWSRelayReaderMessages(t *testing.T) {
 		unix.Close(fds[1])
 	}
 }
+
+// receiveFunc makes a function an eventReceiver.
+type receiveFunc func(sse.Event) bool
+
+func (f receiveFunc) receive(ev sse.Event) bool { return f(ev) }

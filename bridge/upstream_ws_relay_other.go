@@ -2,14 +2,10 @@
 
 package bridge
 
-import (
-	"context"
-
-	"github.com/ssews/ssews/sse"
-)
+import "context"
 
 // eachRelayed needs the relay loop: elsewhere a WebSocket upstream is read by its
 // ws.Conn.
-func (u *wsUpstream) eachRelayed(context.Context, func(sse.Event) bool) (bool, error) {
+func (u *wsUpstream) eachRelayed(context.Context, eventReceiver) (bool, error) {
 	return false, nil
 }

@@ -3,7 +3,6 @@ package bridge
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/ssews/ssews/ws"
 )
@@ -83,16 +82,16 @@ func (b *wsBatch) flush(ctx context.Context) error {
 		b.bytes += size
 	}
 	if !b.relaying {
-		b.commit()
+		b.commit(addNow{})
 	}
 	return err
 }
 
 // commit adds the messages handed over since the last commit to the metrics.
-func (b *wsBatch) commit() {
+func (b *wsBatch) commit(add countAdder) {
 	if b.sent > 0 {
-		b.cm.events.Add(float64(b.sent))
-		b.cm.bytes.Add(float64(b.sentBytes))
+		add.count(b.cm.events, float64(b.sent))
+		add.count(b.cm.bytes, float64(b.sentBytes))
 		b.sent, b.sentBytes = 0, 0
 	}
 }
@@ -100,7 +99,7 @@ func (b *wsBatch) commit() {
 // startRelay, behind and stopRelay make a wsBatch a relayOut: frames that the
 // socket and the queue do not take stay behind, for the stream to leave the relay
 // loop and send them waiting.
-func (b *wsBatch) startRelay(func(), func() time.Time) bool { b.relaying = true; return true }
-func (b *wsBatch) behind() bool                             { return len(b.frames) > 0 }
-func (b *wsBatch) stopRelay()                               { b.relaying = false }
-func (b *wsBatch) socket() int                              { return -1 }
+func (b *wsBatch) startRelay(func(), *relayLoop) bool { b.relaying = true; return true }
+func (b *wsBatch) behind() bool                       { return len(b.frames) > 0 }
+func (b *wsBatch) stopRelay()                         { b.relaying = false }
+func (b *wsBatch) socket() int                        { return -1 }

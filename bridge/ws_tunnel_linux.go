@@ -107,7 +107,7 @@ func (rt *route) newTunnel(upConn, clientConn *websocket.Conn) (*wsTunnel, bool)
 	t.up = &tunnelSide{t: t, sc: *ws.NewFrameScanner(false, limit), lastRead: now, lastPing: now}
 	t.cl.peer, t.up.peer = t.up, t.cl
 	for s, fd := range map[*tunnelSide]int{t.cl: clFD, t.up: upFD} {
-		s.r = relayed{fd: fd, onData: s.onData, left: s.left, onWritable: s.onWritable, onTick: s.onTick}
+		s.r = relayed{fd: fd, h: s, ticks: true}
 	}
 	t.up.r.first = rest
 	return t, true
@@ -147,8 +147,8 @@ func (t *wsTunnel) drain() {
 	})
 }
 
-// onData passes on what this side sent.
-func (s *tunnelSide) onData(b []byte) bool {
+// relayData passes on what this side sent.
+func (s *tunnelSide) relayData(b []byte) bool {
 	t, to := s.t, s.peer
 	if t.ended {
 		return true
@@ -270,18 +270,19 @@ func (s *tunnelSide) endWrite() {
 	s.t.loop.want(&s.r, s.peer.out == nil && !s.t.ended, s.out != nil)
 }
 
-// onWritable writes what this side did not take, and reads the other side again
-// once this one has taken everything.
-func (s *tunnelSide) onWritable() {
+// relayWritable writes what this side did not take, and reads the other side
+// again once this one has taken everything.
+func (s *tunnelSide) relayWritable() {
 	s.endWrite()
 	if s.out == nil && !s.t.ended {
 		s.t.loop.want(&s.peer.r, true, s.peer.out != nil)
 	}
 }
 
-// onTick pings a quiet side and ends the session when a side is gone quiet for two
-// heartbeats, takes no writes for the write timeout, or a close is not answered.
-func (s *tunnelSide) onTick(now time.Time) {
+// relayTick pings a quiet side and ends the session when a side is gone quiet for
+// two heartbeats, takes no writes for the write timeout, or a close is not
+// answered.
+func (s *tunnelSide) relayTick(now time.Time) {
 	t := s.t
 	if t.ended {
 		return
@@ -301,8 +302,8 @@ func (s *tunnelSide) onTick(now time.Time) {
 	}
 }
 
-// left is told how this side's socket left the loop.
-func (s *tunnelSide) left(err error) {
+// relayLeft is told how this side's socket left the loop.
+func (s *tunnelSide) relayLeft(err error) {
 	if !s.t.ended {
 		if err == nil || err == io.EOF {
 			err = io.ErrUnexpectedEOF // gone without a close handshake
@@ -348,20 +349,21 @@ func (s *tunnelSide) fail(err error) {
 	s.t.end(&directionError{fromUpstream: !s.client, err: err})
 }
 
-// commitCounts adds the messages passed on since the last commit to the metrics.
+// commitCounts adds the messages passed on since the last commit to the loop's
+// counts, which go to the metrics at its next tick.
 func (s *tunnelSide) commitCounts() {
 	if s.msgs == 0 {
 		return
 	}
-	m := s.t.rt.metrics
+	m, l := s.t.rt.metrics, s.t.loop
 	if s.client {
-		m.msgForwarded.Add(float64(s.msgs))
+		l.count(m.msgForwarded, float64(s.msgs))
 	} else {
-		m.eventsIn.Add(float64(s.msgs))
-		m.bytesIn.Add(float64(s.bytes))
+		l.count(m.eventsIn, float64(s.msgs))
+		l.count(m.bytesIn, float64(s.bytes))
 		cm := m.clients[clientWS]
-		cm.events.Add(float64(s.msgs))
-		cm.bytes.Add(float64(s.bytes))
+		l.count(cm.events, float64(s.msgs))
+		l.count(cm.bytes, float64(s.bytes))
 	}
 	s.msgs, s.bytes = 0, 0
 }
