@@ -53,11 +53,18 @@ type Parser struct {
 	bomDone    bool  // the stream's start has been checked for a BOM
 	skipLF     bool  // the last line ended in CR: a LF right after it belongs to it
 
+	// sc, when the parser has one, holds its first read buffer and the block
+	// buffers below, all lent back while it waits between blocks (lend).
+	sc       *scratch
 	data     []byte // data buffer
 	dataHint int    // capacity for data: the size of the last event, when large
 	typ      []byte // event type buffer
-	idBuf    []byte // last event ID buffer
-	id       string // last event ID string, set from idBuf at each blank line
+	// idBuf is the last event ID buffer while idSet (an id field came in the
+	// block being read); otherwise the buffer holds id, which the last blank
+	// line set from it, and idBuf need not be kept.
+	idBuf []byte
+	idSet bool
+	id    string // last event ID string, set from the buffer at each blank line
 
 	retry        int64
 	hasRetry     bool
@@ -128,7 +135,7 @@ func (p *Parser) LastEventID() string { return p.id }
 // id. The standard starts each connection with an empty buffer; callers that want
 // events without an id field to carry the id they resumed from can preset it.
 func (p *Parser) SetLastEventID(id string) {
-	p.idBuf = append(p.idBuf[:0], id...)
+	p.idBuf, p.idSet = p.idBuf[:0], false
 	p.id = id
 }
 
@@ -223,7 +230,7 @@ func (p *Parser) fill() error {
 	case len(p.buf) == 0 && p.readSize > minBufSize:
 		p.buf = make([]byte, p.readSize)
 	case len(p.buf) == 0:
-		p.buf = readBuffers.Get().(*[minBufSize]byte)[:]
+		p.borrow()
 	case len(p.buf) < p.readSize && p.end < len(p.buf):
 		// Larger reads from now on; what is pending moves with them.
 		buf := make([]byte, p.readSize)
@@ -244,12 +251,7 @@ func (p *Parser) fill() error {
 			if n > 0 {
 				return nil
 			}
-			if p.end == 0 && len(p.buf) == minBufSize {
-				// Nothing pending and no input yet: the buffer goes back until
-				// the next bytes come, so an idle stream holds none.
-				readBuffers.Put((*[minBufSize]byte)(p.buf))
-				p.buf = nil
-			}
+			p.lend()
 			return err // not sticky: the stream goes on
 		}
 		if err != nil {
@@ -290,8 +292,10 @@ func (p *Parser) field(line []byte) error {
 	case "event":
 		p.typ = appendUTF8(p.typ[:0], value)
 	case "data":
-		if p.data == nil && p.dataHint > 0 {
-			p.data = make([]byte, 0, p.dataHint) // allocate once, not grow
+		if p.dataHint > 0 && len(p.data) == 0 {
+			if cap(p.data) < p.dataHint {
+				p.data = make([]byte, 0, p.dataHint) // allocate once, not grow
+			}
 			p.dataHint = 0
 		}
 		p.data = append(appendUTF8(p.data, value), '\n')
@@ -300,7 +304,7 @@ func (p *Parser) field(line []byte) error {
 		}
 	case "id":
 		if bytes.IndexByte(value, 0) < 0 {
-			p.idBuf = appendUTF8(p.idBuf[:0], value)
+			p.idBuf, p.idSet = appendUTF8(p.idBuf[:0], value), true
 		}
 	case "retry":
 		if ms, ok := parseRetry(value); ok {
@@ -337,7 +341,12 @@ func parseRetry(v []byte) (int64, bool) {
 // (https://html.spec.whatwg.org/multipage/server-sent-events.html#dispatchMessage).
 // It commits the last event ID even when there is no event to dispatch.
 func (p *Parser) dispatch() (Event, bool) {
-	idChanged := string(p.idBuf) != p.id
+	// An id field makes a new string even when its value is the string's already:
+	// comparing would read the old string, which a stream that sends events
+	// seconds apart has long let fall out of the cache; a new one shares the
+	// event's allocation (jointMax).
+	idChanged := p.idSet
+	p.idSet = false // the buffer's value is the string's from here
 	if len(p.data) == 0 {
 		if idChanged {
 			p.id = string(p.idBuf)
@@ -396,11 +405,57 @@ func (p *Parser) eventType() string {
 	return t
 }
 
-// readBuffers lends first read buffers to parsers whose reader can say that no
-// input is there yet (ErrWouldBlock): such a parser gives its buffer back while it
-// waits, so that thousands of idle streams share a few hot buffers instead of each
-// keeping one of its own.
-var readBuffers = sync.Pool{New: func() any { return new([minBufSize]byte) }}
+// scratch is what a parser works in: its first read buffer and the buffers of the
+// block being read. A parser whose reader can say that no input is there yet
+// (ErrWouldBlock) lends it back while it waits between blocks, so that thousands of
+// streams, idle or taking turns on one goroutine, share a few scratches hot in the
+// cache instead of each keeping buffers of its own that every event would have to
+// fetch from memory.
+type scratch struct {
+	read          [minBufSize]byte
+	data, typ, id []byte
+}
+
+// keepScratch bounds a block buffer that goes back with its scratch.
+const keepScratch = 4 << 10
+
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
+// borrow gives the parser a read buffer: its scratch's, taking one first when it
+// has none. The scratch's block buffers come with it when no block is begun (as
+// when the scratch went back); a begun block keeps the buffers it has.
+func (p *Parser) borrow() {
+	if p.sc == nil {
+		p.sc = scratches.Get().(*scratch)
+		if p.blockEmpty() {
+			p.data, p.typ, p.idBuf = p.sc.data[:0], p.sc.typ[:0], p.sc.id[:0]
+		}
+	}
+	p.buf = p.sc.read[:]
+}
+
+// lend gives the scratch back while the parser waits with nothing to hold: no bytes
+// read and not parsed, in the scratch's own read buffer, and no block begun.
+func (p *Parser) lend() {
+	sc := p.sc
+	if sc == nil || p.end != 0 || len(p.buf) != minBufSize || &p.buf[0] != &sc.read[0] || !p.blockEmpty() {
+		return
+	}
+	sc.data, sc.typ, sc.id = keepable(p.data), keepable(p.typ), keepable(p.idBuf)
+	p.sc, p.buf, p.data, p.typ, p.idBuf = nil, nil, nil, nil, nil
+	scratches.Put(sc)
+}
+
+// blockEmpty reports that no field of a block has been read since its last blank
+// line (a comment or retry leaves nothing to keep).
+func (p *Parser) blockEmpty() bool { return len(p.data) == 0 && len(p.typ) == 0 && !p.idSet }
+
+func keepable(b []byte) []byte {
+	if cap(b) > keepScratch {
+		return nil
+	}
+	return b[:0]
+}
 
 // index finds the next occurrence of one byte in the read buffer with
 // bytes.IndexByte, and remembers what it found, so that a stream whose lines end in

@@ -403,31 +403,43 @@ func TestParserSetReadSize(t *testing.T) {
 	}
 }
 
-// TestParserLendsItsBufferWhileWaiting: a parser fed by an event loop holds no read
-// buffer while it waits for input with nothing pending, and one that waits in the
-// middle of a line keeps it, with the line.
-func TestParserLendsItsBufferWhileWaiting(t *testing.T) {
+// TestParserLendsItsScratchWhileWaiting: a parser fed by an event loop holds no
+// buffers while it waits between blocks with nothing pending, and one that waits in
+// the middle of a line or of a block keeps what it has read.
+func TestParserLendsItsScratchWhileWaiting(t *testing.T) {
 	t.Parallel()
-	r := &wouldBlockReader{r: splitReader("data: a\n\ndata: b", 10, 14)}
+	stream := "data: a\n\nid: 7\ndata: b\n" + "\ndata: c\n\n" + ": ping\n" + "event: x\ndata: d"
+	r := &wouldBlockReader{r: splitReader(stream, 10, 14, 24, 35, 43)}
 	p := NewParser(r, 0)
 	var got []string
+	lent, kept := 0, 0
 	for {
 		ev, err := p.Next()
 		if err == ErrWouldBlock {
-			if pending := p.end - p.start; pending == 0 && p.buf != nil {
-				t.Fatalf("waiting with nothing pending, the parser holds a %d-byte buffer", len(p.buf))
-			} else if pending > 0 && p.buf == nil {
+			pending := p.end - p.start
+			switch idle := pending == 0 && p.blockEmpty(); {
+			case idle && (p.sc != nil || p.buf != nil || p.data != nil || p.typ != nil || p.idBuf != nil):
+				t.Fatalf("waiting between blocks, the parser holds its buffers (scratch %v, %d read bytes, data %d)",
+					p.sc != nil, len(p.buf), cap(p.data))
+			case idle:
+				lent++
+			case pending > 0 && p.buf == nil:
 				t.Fatalf("waiting with %d bytes pending, the parser lost its buffer", pending)
+			default:
+				kept++
 			}
 			continue
 		}
 		if err != nil {
 			break
 		}
-		got = append(got, ev.Data)
+		got = append(got, ev.ID+":"+ev.Data)
 	}
-	if !slices.Equal(got, []string{"a"}) {
-		t.Errorf("events %q; want [a] (the unfinished block is discarded)", got)
+	if want := []string{":a", "7:b", "7:c"}; !slices.Equal(got, want) {
+		t.Errorf("events %q; want %q (the unfinished block is discarded)", got, want)
+	}
+	if lent == 0 || kept == 0 {
+		t.Errorf("waited %d times between blocks and %d times in one; want both", lent, kept)
 	}
 }
 
