@@ -1,6 +1,9 @@
 package sse
 
-import "io"
+import (
+	"hash/maphash"
+	"io"
+)
 
 // Writer writes an event stream to an io.Writer, one Write call per event, comment
 // or retry block, from a buffer it reuses.
@@ -21,7 +24,14 @@ type Writer struct {
 	lender availableBufferer // w, when it lends its buffer
 	buf    []byte
 	lastID string
+	// lastIDHash is lastID's hash. A new id is told by its hash, without reading
+	// lastID, which a stream whose events come seconds apart has let fall out of
+	// the cache by then.
+	lastIDHash uint64
 }
+
+// idSeed seeds the hashes of the ids written.
+var idSeed = maphash.MakeSeed()
 
 // availableBufferer is a destination that lends its buffer's free space, which a
 // Write of that space appends without copying (bufio.Writer.AvailableBuffer).
@@ -40,18 +50,21 @@ func NewWriter(w io.Writer) *Writer {
 // inside a structure of its own rather than allocate one.
 func (w *Writer) Reset(dst io.Writer) {
 	lender, _ := dst.(availableBufferer)
-	*w = Writer{w: dst, lender: lender}
+	*w = Writer{w: dst, lender: lender, lastIDHash: maphash.String(idSeed, "")}
 }
 
 // WriteEvent writes ev (see AppendEvent). ev should have passed Sanitize.
 func (w *Writer) WriteEvent(ev *Event) error {
-	withID := ev.ID != w.lastID && !breaksLine(ev.ID)
+	h := maphash.String(idSeed, ev.ID)
+	// Equal hashes compare the strings: the same string, usually, which is
+	// told by its address alone.
+	withID := (h != w.lastIDHash || ev.ID != w.lastID) && !breaksLine(ev.ID)
 	w.buf = AppendEvent(w.block(), ev, withID)
 	if err := w.write(); err != nil {
 		return err
 	}
 	if withID {
-		w.lastID = ev.ID
+		w.lastID, w.lastIDHash = ev.ID, h
 	}
 	return nil
 }

@@ -14,14 +14,14 @@ func TestWriter(t *testing.T) {
 	var out strings.Builder
 	w := NewWriter(&out)
 	events := []Event{
-		{Data: "a"},               // "" like a new connection: no id line
-		{ID: "1", Data: "b"},      // new id
-		{ID: "1", Data: "c"},      // same id: no id line
-		{ID: "2", Type: "x"},      // new id, empty data
-		{Data: "d"},               // reset to ""
-		{Data: "e"},               // still ""
-		{ID: "3\n", Data: "f"},    // unsanitized id: never written, not remembered
-		{ID: "3", Data: "g\r\nh"}, // new id
+		{Data: "a"},                         // "" like a new connection: no id line
+		{ID: "1", Data: "b"},                // new id
+		{ID: strings.Clone("1"), Data: "c"}, // same id, another string: no id line
+		{ID: "2", Type: "x"},                // new id, empty data
+		{Data: "d"},                         // reset to ""
+		{Data: "e"},                         // still ""
+		{ID: "3\n", Data: "f"},              // unsanitized id: never written, not remembered
+		{ID: "3", Data: "g\r\nh"},           // new id
 	}
 	for i := range events {
 		if err := w.WriteEvent(&events[i]); err != nil {
