@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"unsafe"
 
 	"github.com/ssews/ssews/sse"
 )
@@ -119,6 +120,17 @@ func (w *sseEventWriter) write(ev *sse.Event) error {
 	w.sentEvents++
 	w.sentBytes += n
 	return nil
+}
+
+// warm reads the writer and its response where an event will (relayLoop.warm):
+// only what the heartbeat's goroutine does not write.
+func (w *sseEventWriter) warm() uintptr {
+	s := w.out
+	sum := uintptr(w.retry) + uintptr(w.sentEvents) + uintptr(s.timeout) + uintptr(unsafe.Pointer(s.loop))
+	if s.sink != nil && s.conn.conn != nil {
+		sum++
+	}
+	return sum
 }
 
 // flush sends what was written; a failure ends the stream.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"unsafe"
 
 	"github.com/gorilla/websocket"
 
@@ -101,6 +102,12 @@ func (w *wsEventWriter) write(ev *sse.Event) error {
 }
 
 func (w *wsEventWriter) count(add countAdder) { w.out.commit(add) }
+
+// warm reads the writer, its encoder and its batch where an event will
+// (relayLoop.warm).
+func (w *wsEventWriter) warm() uintptr {
+	return uintptr(w.fe.lastRetry) + uintptr(w.out.bytes) + uintptr(w.out.sent) + uintptr(unsafe.Pointer(w.out.cm))
+}
 
 func (w *wsEventWriter) flush() {
 	if err := w.out.flush(w.ctx); err != nil && w.clientErr == nil {

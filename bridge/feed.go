@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -78,6 +79,11 @@ type eventSink interface {
 	// count adds what was written since the last count to the metrics, through
 	// add.
 	count(add countAdder)
+}
+
+// warm reads the feed where an event will (relayLoop.warm).
+func (f *feed) warm() uintptr {
+	return uintptr(len(f.lastID)) + uintptr(f.inEvents) + uintptr(f.ev.Retry) + uintptr(unsafe.Pointer(f.metrics))
 }
 
 // countAdder adds to a metrics counter: at once (addNow), or at a relay loop's next

@@ -69,6 +69,8 @@ type relayLoop struct {
 	nowNS atomic.Int64 // now, for clock
 	timer int          // timerfd of the ticks
 	done  chan struct{}
+	// warmth is what warm read, kept so that its reads are not optimised away.
+	warmth uintptr
 }
 
 // relayHandler serves a socket in the loop. It is an interface rather than
@@ -86,6 +88,9 @@ type relayHandler interface {
 	// relayTick runs every tick of the loop with the loop's clock, for sockets
 	// added with ticks set.
 	relayTick(now time.Time)
+	// relayWarm reads what the handler's next relayData will, and returns
+	// something of it (see relayLoop.warm).
+	relayWarm() uintptr
 }
 
 // relayed is a socket for the loop.
@@ -292,6 +297,7 @@ func (l *relayLoop) loop() {
 			}
 			l.now = time.Now()
 			l.nowNS.Store(l.now.UnixNano())
+			l.warm(events[:n])
 			for _, ev := range events[:n] {
 				switch ev.Fd {
 				case wakeID:
@@ -336,6 +342,29 @@ func (l *relayLoop) loop() {
 	if err != nil {
 		l.shut(fmt.Errorf("relay loop: %w", err))
 	}
+}
+
+// warm reads, for every socket reported ready, its slot and then what its handler
+// will touch, before any is served. Served one after the other, each stream would
+// stall on memory at each of its objects in turn: with thousands of streams, none
+// is in the cache when its turn comes. Read a level at a time for all of them, the
+// loads are independent and the processor has many of them under way at once; the
+// streams are then served from the cache.
+func (l *relayLoop) warm(events []unix.EpollEvent) {
+	var sum uintptr
+	for _, ev := range events {
+		if ev.Fd > 0 {
+			sum += uintptr(l.streams[ev.Fd-1].gen)
+		}
+	}
+	for _, ev := range events {
+		if ev.Fd > 0 {
+			if s := &l.streams[ev.Fd-1]; s.gen == uint32(ev.Pad) {
+				sum += s.h.relayWarm()
+			}
+		}
+	}
+	l.warmth = sum
 }
 
 // read reads r's socket after an edge: sockets are in the set edge-triggered, as

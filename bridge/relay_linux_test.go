@@ -47,6 +47,7 @@ func (p *probe) relayData(b []byte) bool { return p.onData(b) }
 func (p *probe) relayLeft(why error)     { p.onLeft(why) }
 func (p *probe) relayWritable()          {}
 func (p *probe) relayTick(time.Time)     {}
+func (p *probe) relayWarm() uintptr      { return 0 }
 
 func within[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()

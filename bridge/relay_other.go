@@ -23,6 +23,7 @@ type relayHandler interface {
 	relayLeft(why error)
 	relayWritable()
 	relayTick(now time.Time)
+	relayWarm() uintptr
 }
 
 var (

@@ -35,6 +35,8 @@ type sseUpstream struct {
 	stopped bool
 	stopErr error
 	left    chan error
+	// sinkWarmer is the feed's sink, when it can warm (relayWarm).
+	sinkWarmer warmer
 }
 
 // relayOut is a client writer that a stream in the relay loop can write without
@@ -50,6 +52,12 @@ type relayOut interface {
 	// socket is the client's descriptor while relayed, -1 when it has none of
 	// its own.
 	socket() int
+}
+
+// warmer is a stream's writer that can read, ahead, where it will write an event,
+// for its stream's relayWarm (relayLoop.warm).
+type warmer interface {
+	warm() uintptr
 }
 
 // dialSSE returns a dialFunc for an SSE upstream. The request carries the client's
@@ -174,6 +182,7 @@ func (u *sseUpstream) eachRelayed(ctx context.Context) (entered, done bool, err 
 	}
 	r.fd = fd
 	u.stopped, u.stopErr = false, nil
+	u.sinkWarmer, _ = u.feed.sink.(warmer)
 	if u.left == nil {
 		u.left = make(chan error, 1)
 	}
@@ -211,6 +220,17 @@ func (u *sseUpstream) relayData(b []byte) bool {
 }
 
 func (u *sseUpstream) relayLeft(why error) { u.left <- why }
+
+// relayWarm reads the stream's parser, body, feed and writer (relayLoop.warm).
+func (u *sseUpstream) relayWarm() uintptr {
+	b, f := u.body, u.feed
+	sum := uintptr(u.parser.Buffered()) + uintptr(len(u.parser.LastEventID())) +
+		uintptr(len(b.pending)) + uintptr(b.left) + f.warm()
+	if u.sinkWarmer != nil {
+		sum += u.sinkWarmer.warm()
+	}
+	return sum
+}
 func (u *sseUpstream) relayWritable()      {}
 func (u *sseUpstream) relayTick(time.Time) {}
 

@@ -50,6 +50,7 @@ func (u *wsUpstream) eachRelayed(ctx context.Context, to eventReceiver) (done bo
 	rr.lastRead, rr.lastPing = time.Now(), time.Now()
 	rr.left = make(chan error, 1)
 	r := &relayed{fd: fd, h: rr, ticks: true}
+	rr.sinkWarmer, _ = u.feed.sink.(warmer)
 	rr.r = r
 	r.first = rest // what came with the 101
 	why := u.feed.serveRelayed(ctx, u.loop, r, rr.left)
@@ -77,8 +78,10 @@ type wsRelayReader struct {
 	r  *relayed
 	// left hears the socket leave the loop.
 	left chan error
-	msg  []byte // the data message being read
-	bin  bool
+	// sinkWarmer is the feed's sink, when it can warm (relayWarm).
+	sinkWarmer warmer
+	msg        []byte // the data message being read
+	bin        bool
 	// stopped: to.receive returned false; err: why the stream ended, else.
 	stopped bool
 	err     error
@@ -111,6 +114,15 @@ func (rr *wsRelayReader) relayLeft(why error) {
 
 func (rr *wsRelayReader) relayWritable()          {}
 func (rr *wsRelayReader) relayTick(now time.Time) { rr.tick(rr.r, now) }
+
+// relayWarm reads the reader, its feed and the client's writer (relayLoop.warm).
+func (rr *wsRelayReader) relayWarm() uintptr {
+	sum := uintptr(len(rr.msg)) + rr.u.feed.warm()
+	if rr.sinkWarmer != nil {
+		sum += rr.sinkWarmer.warm()
+	}
+	return sum
+}
 
 // handle reads b's frames; false when the stream is over.
 func (rr *wsRelayReader) handle(b []byte) bool {
@@ -220,6 +232,7 @@ func (c *clientWatch) relayWritable()        { c.rr.resume(c.rr.r) }
 func (c *clientWatch) relayData([]byte) bool { return true }
 func (c *clientWatch) relayLeft(error)       {}
 func (c *clientWatch) relayTick(time.Time)   {}
+func (c *clientWatch) relayWarm() uintptr    { return 0 }
 
 // tick commits the counts, retries a paused client, and keeps the upstream's
 // heartbeat.

@@ -302,6 +302,11 @@ func (s *tunnelSide) relayTick(now time.Time) {
 	}
 }
 
+// relayWarm reads both sides of the tunnel (relayLoop.warm).
+func (s *tunnelSide) relayWarm() uintptr {
+	return uintptr(len(s.out)) + uintptr(len(s.peer.out)) + uintptr(s.msgs)
+}
+
 // relayLeft is told how this side's socket left the loop.
 func (s *tunnelSide) relayLeft(err error) {
 	if !s.t.ended {
