@@ -143,8 +143,8 @@ func (w *sseEventWriter) flush() {
 // count adds the events written since the last count to the metrics.
 func (w *sseEventWriter) count(add countAdder) {
 	if w.sentEvents > 0 {
-		add.count(w.cm.events, float64(w.sentEvents))
-		add.count(w.cm.bytes, float64(w.sentBytes))
+		add.count(&w.cm.events, float64(w.sentEvents))
+		add.count(&w.cm.bytes, float64(w.sentBytes))
 		w.sentEvents, w.sentBytes = 0, 0
 	}
 }

@@ -86,16 +86,17 @@ func (f *feed) warm() uintptr {
 	return uintptr(len(f.lastID)) + uintptr(f.inEvents) + uintptr(f.ev.Retry) + uintptr(unsafe.Pointer(f.metrics))
 }
 
-// countAdder adds to a metrics counter: at once (addNow), or at a relay loop's next
-// tick (relayLoop.count), for the streams on the loop.
+// countAdder adds to a metrics counter, given by the address of the field that
+// holds it (a key that costs little to look up): at once (addNow), or at a relay
+// loop's next tick (relayLoop.count), for the streams on the loop.
 type countAdder interface {
-	count(c prometheus.Counter, n float64)
+	count(c *prometheus.Counter, n float64)
 }
 
 // addNow adds to counters at once.
 type addNow struct{}
 
-func (addNow) count(c prometheus.Counter, n float64) { c.Add(n) }
+func (addNow) count(c *prometheus.Counter, n float64) { (*c).Add(n) }
 
 // wait runs each time the upstream is about to wait (upstreamConn.setWaiter): the
 // sink's flush, then the counts, the flush's with them.
@@ -114,8 +115,8 @@ func (f *feed) commit() {
 		add = f.relay
 	}
 	if f.inEvents > 0 {
-		add.count(f.metrics.eventsIn, float64(f.inEvents))
-		add.count(f.metrics.bytesIn, float64(f.inBytes))
+		add.count(&f.metrics.eventsIn, float64(f.inEvents))
+		add.count(&f.metrics.bytesIn, float64(f.inBytes))
 		f.inEvents, f.inBytes = 0, 0
 	}
 	if f.sink != nil {

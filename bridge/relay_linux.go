@@ -56,7 +56,7 @@ type relayLoop struct {
 	// counts are what the loop's streams counted since the last tick, added to
 	// the metrics then: a stream's count is an addition to a map the loop keeps
 	// warm, not an atomic one to a counter the other loops add to as well.
-	counts map[prometheus.Counter]float64
+	counts map[*prometheus.Counter]float64
 	buf    []byte // every read, shared: a handler uses the bytes up or copies them
 	// scratch is where handlers build what they write: what a socket does not
 	// take is copied out of it before the next handler runs.
@@ -166,7 +166,7 @@ func newRelayLoop(tick time.Duration) (*relayLoop, error) {
 		epFile:  os.NewFile(uintptr(epfd), "relay epoll"),
 		wake:    wake,
 		timer:   timer,
-		counts:  map[prometheus.Counter]float64{},
+		counts:  map[*prometheus.Counter]float64{},
 		buf:     make([]byte, relayReadSize),
 		scratch: make([]byte, 0, 2*relayReadSize),
 		now:     time.Now(),
@@ -229,7 +229,7 @@ func (l *relayLoop) addNow(r *relayed) {
 }
 
 // count adds n to c at the next tick. It runs on the loop.
-func (l *relayLoop) count(c prometheus.Counter, n float64) { l.counts[c] += n }
+func (l *relayLoop) count(c *prometheus.Counter, n float64) { l.counts[c] += n }
 
 // clock returns the time of the loop's last wake-up, from any goroutine: a clock
 // that costs no system call, for handlers that need no better.
@@ -459,7 +459,7 @@ func (l *relayLoop) tick() {
 // commitCounts adds what the streams counted to the metrics.
 func (l *relayLoop) commitCounts() {
 	for c, n := range l.counts {
-		c.Add(n)
+		(*c).Add(n)
 	}
 	clear(l.counts)
 }

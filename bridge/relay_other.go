@@ -38,7 +38,7 @@ func (l *relayLoop) leave(*relayed)    {}
 func (l *relayLoop) close()            {}
 func (l *relayLoop) clock() time.Time  { return time.Now() }
 
-func (l *relayLoop) count(c prometheus.Counter, n float64) { c.Add(n) }
+func (l *relayLoop) count(c *prometheus.Counter, n float64) { (*c).Add(n) }
 
 func (b *streamBody) takeSocket() (int, bool) { return -1, false }
 func (b *streamBody) returnSocket(error)      {}

@@ -90,8 +90,8 @@ func (b *wsBatch) flush(ctx context.Context) error {
 // commit adds the messages handed over since the last commit to the metrics.
 func (b *wsBatch) commit(add countAdder) {
 	if b.sent > 0 {
-		add.count(b.cm.events, float64(b.sent))
-		add.count(b.cm.bytes, float64(b.sentBytes))
+		add.count(&b.cm.events, float64(b.sent))
+		add.count(&b.cm.bytes, float64(b.sentBytes))
 		b.sent, b.sentBytes = 0, 0
 	}
 }

@@ -362,13 +362,13 @@ func (s *tunnelSide) commitCounts() {
 	}
 	m, l := s.t.rt.metrics, s.t.loop
 	if s.client {
-		l.count(m.msgForwarded, float64(s.msgs))
+		l.count(&m.msgForwarded, float64(s.msgs))
 	} else {
-		l.count(m.eventsIn, float64(s.msgs))
-		l.count(m.bytesIn, float64(s.bytes))
+		l.count(&m.eventsIn, float64(s.msgs))
+		l.count(&m.bytesIn, float64(s.bytes))
 		cm := m.clients[clientWS]
-		l.count(cm.events, float64(s.msgs))
-		l.count(cm.bytes, float64(s.bytes))
+		l.count(&cm.events, float64(s.msgs))
+		l.count(&cm.bytes, float64(s.bytes))
 	}
 	s.msgs, s.bytes = 0, 0
 }
