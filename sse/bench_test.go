@@ -7,9 +7,14 @@ import (
 )
 
 // benchParse parses one event per iteration from a stream repeating events.
-func benchParse(b *testing.B, events []string) {
+func benchParse(b *testing.B, events []string) { benchParser(b, events, false) }
+
+func benchParser(b *testing.B, events []string, reuseData bool) {
 	stream := strings.Join(events, "")
 	p := NewParser(&loopReader{data: stream}, 0)
+	if reuseData {
+		p.ReuseData()
+	}
 	b.SetBytes(int64(len(stream) / len(events)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -20,13 +25,18 @@ func benchParse(b *testing.B, events []string) {
 }
 
 // A typical stream: every event has a new id, a type and 100 bytes of JSON.
-func BenchmarkParseTypical(b *testing.B) {
+func BenchmarkParseTypical(b *testing.B) { benchParser(b, typicalEvents(), false) }
+
+// The typical stream with ReuseData, as a client's own relayed stream is parsed.
+func BenchmarkParseTypicalReuseData(b *testing.B) { benchParser(b, typicalEvents(), true) }
+
+func typicalEvents() []string {
 	data := `{"user":"alice","action":"update","path":"/items/42","value":12345,"ts":"2025-01-01T00:00:00Z"}`
 	var events []string
 	for i := range 64 {
 		events = append(events, "id: "+strconv.Itoa(1000+i)+"\nevent: update\ndata: "+data+"\n\n")
 	}
-	benchParse(b, events)
+	return events
 }
 
 // One large event: 64 KiB of data in 80-byte lines.

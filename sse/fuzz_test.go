@@ -29,13 +29,14 @@ func FuzzParse(f *testing.F) {
 		const maxSize = 64
 		s := string(input)
 		i, j := int(a)%(len(s)+1), int(b)%(len(s)+1)
-		whole, wholeID, wholeErr := parseRecord(t, strings.NewReader(s), maxSize)
+		whole, wholeID, wholeErr := parseRecord(t, strings.NewReader(s), maxSize, false)
 		for how, r := range map[string]io.Reader{
 			"split":       splitReader(s, min(i, j), max(i, j)),
 			"one byte":    iotest.OneByteReader(strings.NewReader(s)),
 			"would block": &wouldBlockReader{r: splitReader(s, min(i, j), max(i, j))},
+			"reuse data":  &wouldBlockReader{r: splitReader(s, min(i, j), max(i, j))},
 		} {
-			got, id, err := parseRecord(t, r, maxSize)
+			got, id, err := parseRecord(t, r, maxSize, how == "reuse data")
 			if !slices.Equal(got, whole) || errors.Is(err, ErrTooLong) != errors.Is(wholeErr, ErrTooLong) || id != wholeID {
 				t.Fatalf("%s: got %#v, %v, last id %q; want %#v, %v, last id %q", how, got, err, id, whole, wholeErr, wholeID)
 			}
@@ -43,10 +44,15 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// parseRecord parses r to its end and checks the limits the parser keeps to.
-func parseRecord(tb testing.TB, r io.Reader, maxSize int) ([]Event, string, error) {
+// parseRecord parses r to its end and checks the limits the parser keeps to. With
+// reuse, the parser reuses its data buffer (ReuseData), and each event's Data is
+// copied when it comes.
+func parseRecord(tb testing.TB, r io.Reader, maxSize int, reuse bool) ([]Event, string, error) {
 	tb.Helper()
 	p := NewParser(r, maxSize)
+	if reuse {
+		p.ReuseData()
+	}
 	var evs []Event
 	blocked := 0
 	for {
@@ -73,6 +79,9 @@ func parseRecord(tb testing.TB, r io.Reader, maxSize int) ([]Event, string, erro
 		}
 		if !utf8.ValidString(ev.Type) || !utf8.ValidString(ev.ID) || !utf8.ValidString(ev.Data) {
 			tb.Fatalf("event %#v is not valid UTF-8", ev) // DropLineBreaks relies on it
+		}
+		if reuse {
+			ev.Data = strings.Clone(ev.Data)
 		}
 		evs = append(evs, ev)
 	}

@@ -477,6 +477,27 @@ func TestParserAllocs(t *testing.T) {
 	if allocs != 1 {
 		t.Errorf("allocations per event with a repeated id got %v; want 1", allocs)
 	}
+	// Reusing the data buffer: only a new id.
+	for _, c := range []struct {
+		events string
+		want   float64
+	}{{events, 1}, {"id: 12\ndata: hello\n\n", 1}, {"event: update\ndata: hello\n\n", 0}} {
+		p = NewParser(&loopReader{data: c.events}, 0)
+		p.ReuseData()
+		for range 10 {
+			if _, err := p.Next(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		allocs = testing.AllocsPerRun(1000, func() {
+			if _, err := p.Next(); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != c.want {
+			t.Errorf("ReuseData: allocations per event of %q got %v; want %v", c.events, allocs, c.want)
+		}
+	}
 }
 
 // loopReader repeats data forever, in reads that don't align with it.
