@@ -71,7 +71,9 @@ func newFeed(dial dialFunc, lastID string, delay time.Duration, rm *routeMetrics
 // hub. It is an interface rather than functions for the reason relayHandler is.
 type eventSink interface {
 	// write takes one event, which is the feed's again once write returns; an
-	// error ends the stream.
+	// error ends the stream. A sink that keeps events (a shared stream's hub)
+	// must be fed by a dialFunc that gives each event strings of its own:
+	// otherwise ev.Data shares the upstream parser's buffer (route.dial).
 	write(ev *sse.Event) error
 	// flush runs each time the upstream is about to wait: every event read so far
 	// has been written, and goes out now.
@@ -234,6 +236,7 @@ func (f *feed) receive(ev sse.Event) bool {
 	f.ev = ev
 	f.accept(&f.ev)
 	f.sinkErr = f.sink.write(&f.ev)
+	f.ev.Data = "" // may share the parser's buffer: not kept past the write
 	return f.sinkErr == nil
 }
 

@@ -79,7 +79,7 @@ func (hs *hubSet) newHub(key string, cr *clientRequest) *hub {
 		clients: map[*subscriber]struct{}{},
 		done:    make(chan struct{}),
 	}
-	h.feed = newFeed(rt.dial(shared), "", rt.cfg.Retry, rt.metrics, log)
+	h.feed = newFeed(rt.dial(shared, true), "", rt.cfg.Retry, rt.metrics, log)
 	h.feed.onConnect = func(c upstreamConn) {
 		if su, ok := c.(*sseUpstream); ok {
 			// Each read is a batch for every client: read as much as a fast

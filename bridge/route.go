@@ -128,10 +128,11 @@ func (rt *route) preflight(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// dial returns the dialFunc of this route's upstream for one client.
-func (rt *route) dial(cr *clientRequest) dialFunc {
+// dial returns the dialFunc of this route's upstream for one client, or for a
+// shared stream, whose hub keeps the events it is given (eventSink).
+func (rt *route) dial(cr *clientRequest, keepsEvents bool) dialFunc {
 	if rt.cfg.UpstreamIsSSE() {
-		return dialSSE(rt.sse, cr, int(rt.cfg.MaxMessage))
+		return dialSSE(rt.sse, cr, int(rt.cfg.MaxMessage), !keepsEvents)
 	}
 	return dialWS(rt.dialer, cr, rt.wsOptions())
 }
@@ -165,7 +166,7 @@ func (rt *route) wsOptions() ws.Options {
 // openFeed opens cr's upstream for a per-client session. When it cannot, the client
 // has been answered (refuse) and ok is false.
 func (rt *route) openFeed(ctx context.Context, w http.ResponseWriter, cr *clientRequest) (f *feed, ok bool) {
-	f = newFeed(rt.dial(cr), cr.lastEventID, rt.cfg.Retry, rt.metrics, rt.log)
+	f = newFeed(rt.dial(cr, false), cr.lastEventID, rt.cfg.Retry, rt.metrics, rt.log)
 	f.client = cr.remoteAddr
 	if err := f.connect(ctx); err != nil {
 		rt.refuse(ctx, w, cr, err)

@@ -62,8 +62,9 @@ type warmer interface {
 
 // dialSSE returns a dialFunc for an SSE upstream. The request carries the client's
 // forwarded headers and, when resuming, Last-Event-ID, as a browser's EventSource
-// sends it on reconnect.
-func dialSSE(client *sseClient, cr *clientRequest, maxSize int) dialFunc {
+// sends it on reconnect. With reuseData, an event's Data is valid only while it is
+// handed on (sse.Parser.ReuseData), for a sink that keeps none.
+func dialSSE(client *sseClient, cr *clientRequest, maxSize int, reuseData bool) dialFunc {
 	return func(ctx context.Context, lastID string) (upstreamConn, error) {
 		ctx, cancel := context.WithCancel(ctx)
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, cr.upstream.String(), nil)
@@ -99,6 +100,9 @@ func dialSSE(client *sseClient, cr *clientRequest, maxSize int) dialFunc {
 		u := &sseUpstream{cancel: cancel, release: release, body: body}
 		u.wait.r = resp.Body
 		u.parser.Reset(&u.wait, maxSize)
+		if reuseData {
+			u.parser.ReuseData()
+		}
 		// Browsers seed a reconnected stream with the id they resume from, so events
 		// without id: keep it rather than reset it.
 		u.parser.SetLastEventID(lastID)

@@ -230,3 +230,58 @@ func TestRelayedStuckClients(t *testing.T) {
 		})
 	}
 }
+
+// TestRelayedStreamsKeepTheirOwnData: streams served together on the relay loop,
+// which share its read buffer and their parsers' buffers, each pass on exactly their
+// own upstream's events, whole or cut across reads, to EventSource and WebSocket
+// clients alike.
+func TestRelayedStreamsKeepTheirOwnData(t *testing.T) {
+	t.Parallel()
+	const clients, events = 12, 150
+	eventData := func(c, k int) string {
+		return fmt.Sprintf("c%d-%d-%s", c, k, strings.Repeat(string(rune('a'+c)), (k*7+c)%61))
+	}
+	start := make(chan struct{})
+	up := newSSEBackend(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		var c int
+		fmt.Sscan(r.URL.Query().Get("c"), &c)
+		<-start
+		var pending strings.Builder
+		for k := range events {
+			fmt.Fprintf(&pending, "id: %d-%d\ndata: %s\n\n", c, k, eventData(c, k))
+			if cut := (k + c) % 5; cut < 3 { // a few events a write, some cut in two
+				s := pending.String()
+				write(w, s[:len(s)-cut*3], s[len(s)-cut*3:])
+				pending.Reset()
+			}
+		}
+		write(w, pending.String())
+		<-r.Context().Done()
+	})
+	p := startProxy(t, map[string]string{"SSEWS_ROUTES": routes("/r", up.URL)})
+	var sseClients []*sseStream
+	var wsClients []*websocket.Conn
+	for c := range clients {
+		if c%2 == 0 {
+			sseClients = append(sseClients, openSSE(t, fmt.Sprintf("%s/r?c=%d", p.url, c), nil))
+		} else {
+			wsClients = append(wsClients, dialWS(t, fmt.Sprintf("%s/r?c=%d&format=raw", p.ws, c), nil))
+		}
+	}
+	waitGauge(t, p, relayedSeries, clients)
+	close(start)
+	for k := range events {
+		for i, s := range sseClients {
+			c := 2 * i
+			if ev := s.nextData(t); ev.Data != eventData(c, k) || ev.ID != fmt.Sprintf("%d-%d", c, k) {
+				t.Fatalf("EventSource client %d, event %d: got %q, id %q; want %q", c, k, ev.Data, ev.ID, eventData(c, k))
+			}
+		}
+		for i, ws := range wsClients {
+			c := 2*i + 1
+			if got := readText(t, ws); got != eventData(c, k) {
+				t.Fatalf("WebSocket client %d, event %d: got %q; want %q", c, k, got, eventData(c, k))
+			}
+		}
+	}
+}
