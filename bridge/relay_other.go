@@ -18,14 +18,6 @@ type relayed struct {
 	ticks bool
 }
 
-type relayHandler interface {
-	relayData(b []byte) bool
-	relayLeft(why error)
-	relayWritable()
-	relayTick(now time.Time)
-	relayWarm() uintptr
-}
-
 var (
 	errLeaveAsked  = errors.New("relay: leave asked")
 	errRelayClosed = errors.New("relay loop closed")

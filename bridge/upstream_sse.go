@@ -54,12 +54,6 @@ type relayOut interface {
 	socket() int
 }
 
-// warmer is a stream's writer that can read, ahead, where it will write an event,
-// for its stream's relayWarm (relayLoop.warm).
-type warmer interface {
-	warm() uintptr
-}
-
 // dialSSE returns a dialFunc for an SSE upstream. The request carries the client's
 // forwarded headers and, when resuming, Last-Event-ID, as a browser's EventSource
 // sends it on reconnect. With reuseData, an event's Data is valid only while it is

@@ -444,58 +444,35 @@ func TestParserLendsItsScratchWhileWaiting(t *testing.T) {
 }
 
 // In the steady state an event costs one allocation, its data and new id together;
-// a repeated event type costs none.
+// a repeated event type costs none. With ReuseData, only a new id is allocated.
 func TestParserAllocs(t *testing.T) {
 	events := "id: 41\nevent: update\ndata: " + strings.Repeat("x", 100) + "\n\n" +
 		"id: 42\nevent: other\n: comment\ndata: a\ndata: b\nretry: 10\n\n"
-	p := NewParser(&loopReader{data: events}, 0)
-	for range 10 { // warm up the buffers
-		if _, err := p.Next(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	allocs := testing.AllocsPerRun(1000, func() {
-		if _, err := p.Next(); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if allocs != 1 {
-		t.Errorf("allocations per event got %v; want 1", allocs)
-	}
-	// The same id again: only the data.
-	p = NewParser(&loopReader{data: "id: 1\ndata: hello\n\n"}, 0)
-	for range 10 {
-		if _, err := p.Next(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	allocs = testing.AllocsPerRun(1000, func() {
-		if _, err := p.Next(); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if allocs != 1 {
-		t.Errorf("allocations per event with a repeated id got %v; want 1", allocs)
-	}
-	// Reusing the data buffer: only a new id.
 	for _, c := range []struct {
-		events string
-		want   float64
-	}{{events, 1}, {"id: 12\ndata: hello\n\n", 1}, {"event: update\ndata: hello\n\n", 0}} {
-		p = NewParser(&loopReader{data: c.events}, 0)
-		p.ReuseData()
-		for range 10 {
+		events    string
+		reuseData bool
+		want      float64
+	}{
+		{events, false, 1},
+		{"id: 1\ndata: hello\n\n", false, 1}, // the same id again: only the data
+		{events, true, 1},
+		{"id: 12\ndata: hello\n\n", true, 1},
+		{"event: update\ndata: hello\n\n", true, 0},
+	} {
+		p := NewParser(&loopReader{data: c.events}, 0)
+		if c.reuseData {
+			p.ReuseData()
+		}
+		next := func() {
 			if _, err := p.Next(); err != nil {
 				t.Fatal(err)
 			}
 		}
-		allocs = testing.AllocsPerRun(1000, func() {
-			if _, err := p.Next(); err != nil {
-				t.Fatal(err)
-			}
-		})
-		if allocs != c.want {
-			t.Errorf("ReuseData: allocations per event of %q got %v; want %v", c.events, allocs, c.want)
+		for range 10 { // warm up the buffers
+			next()
+		}
+		if allocs := testing.AllocsPerRun(1000, next); allocs != c.want {
+			t.Errorf("ReuseData %v: allocations per event of %q got %v; want %v", c.reuseData, c.events, allocs, c.want)
 		}
 	}
 }
