@@ -178,7 +178,7 @@ func (rr *wsRelayReader) handle(b []byte) bool {
 	return true
 }
 
-// waited runs the wait hook (the client's flush) after a read, and pauses the
+// waited tells the waiter (the client's flush) after a read, and pauses the
 // reading while the client is behind.
 func (rr *wsRelayReader) waited(r *relayed) {
 	if rr.u.waiter != nil {
