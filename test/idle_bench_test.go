@@ -1,11 +1,14 @@
 package test
 
 import (
+	"bufio"
 	"fmt"
 	"net"
 	"net/http"
 	"runtime"
+	"sync"
 	"testing"
+	"time"
 )
 
 // BenchmarkSharedIdleClient measures what one idle client of a shared stream costs
@@ -71,4 +74,100 @@ func liveMemory() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapInuse + ms.StackInuse
+}
+
+// BenchmarkPerClientIdleClient measures what one idle per-client session costs ssews,
+// as BenchmarkSharedIdleClient does: an EventSource stream (on the relay loop) or a
+// WebSocket session of an SSE upstream that sends nothing. The upstream is a bare
+// listener that answers each request with an event stream's head and holds the
+// connection without a goroutine or buffer of its own, so that what is measured is
+// ssews's share.
+func BenchmarkPerClientIdleClient(b *testing.B) {
+	for _, kind := range []string{"sse", "ws"} {
+		b.Run(kind, func(b *testing.B) {
+			up := newHoldingUpstream(b)
+			p := startProxy(b, map[string]string{"SSEWS_ROUTES": routes("/idle", "http://"+up.Addr().String())})
+			warm := dialRaw(b, p, kind) // the relay loops and transports exist before measuring
+			defer warm.Close()
+			waitMetric(b, p, fmt.Sprintf(`ssews_connections{client=%q,route="/idle"}`, kind), 1)
+			var m0, m1 runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&m0)
+			g0 := runtime.NumGoroutine()
+			before := liveMemory()
+			conns := make([]net.Conn, 0, b.N)
+			for range b.N {
+				conns = append(conns, dialRaw(b, p, kind))
+			}
+			waitMetric(b, p, fmt.Sprintf(`ssews_connections{client=%q,route="/idle"}`, kind), float64(b.N+1))
+			after := liveMemory()
+			runtime.ReadMemStats(&m1)
+			held := up.held() // the upstream's connections, measured with ssews's
+			b.ReportMetric(float64(int64(after)-int64(before))/float64(b.N), "B/client")
+			b.ReportMetric(float64(int64(m1.HeapInuse)-int64(m0.HeapInuse))/float64(b.N), "heapB/client")
+			b.ReportMetric(float64(int64(m1.StackInuse)-int64(m0.StackInuse))/float64(b.N), "stackB/client")
+			b.ReportMetric(float64(runtime.NumGoroutine()-g0)/float64(b.N), "goroutines/client")
+			if held < b.N {
+				b.Fatalf("the upstream holds %d connections; want %d", held, b.N+1)
+			}
+			for _, c := range conns {
+				c.Close()
+			}
+		})
+	}
+}
+
+// holdingUpstream answers every request with an event stream's head and keeps the
+// connection, read by nobody, until the test ends.
+type holdingUpstream struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newHoldingUpstream(tb testing.TB) *holdingUpstream {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u := &holdingUpstream{Listener: ln}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			// The request comes at once: its head is read here, then the
+			// connection is only held.
+			c.SetReadDeadline(time.Now().Add(wait))
+			if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+				c.Close()
+				continue
+			}
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"))
+			u.mu.Lock()
+			u.conns = append(u.conns, c)
+			u.mu.Unlock()
+		}
+	}()
+	tb.Cleanup(func() {
+		ln.Close()
+		<-done
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		for _, c := range u.conns {
+			c.Close()
+		}
+	})
+	return u
+}
+
+// held counts the connections the upstream holds.
+func (u *holdingUpstream) held() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.conns)
 }
