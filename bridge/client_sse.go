@@ -57,34 +57,60 @@ func (rt *route) serveSSE(w http.ResponseWriter, r *http.Request, cr *clientRequ
 }
 
 // streamSSE writes the stream's events to out until it ends, then closes it and
-// calls done, if not nil.
+// calls done, if not nil. A stream with done (a taken-over connection's, on a
+// goroutine of its own) frees its goroutine while it is on the relay loop: the
+// session goes on, and ends, on the goroutine that resumes it (feed.setPark).
 func (rt *route) streamSSE(cs *clientStream, out *sseResponse, cr *clientRequest, done func()) {
-	defer func() {
-		cs.close()
-		if done != nil {
-			done()
-		}
-	}()
-	ctx, cancel, f := cs.ctx, cs.end, cs.feed
-	var why error
-	disconnected := rt.connected(clientSSE, cr.remoteAddr)
-	defer func() { disconnected(why) }()
+	s := &sseSession{rt: rt, cs: cs, cr: cr, done: done}
+	s.w = sseEventWriter{out: out, fail: cs.end, cm: rt.metrics.clients[clientSSE], retry: rt.cfg.Retry.Milliseconds()}
+	s.disconnected = rt.connected(clientSSE, cr.remoteAddr)
+	s.stopHeartbeat = out.heartbeat(rt.cfg.Heartbeat, cs.end)
+	if done != nil {
+		cs.feed.setPark(s.resume)
+	}
+	s.end(cs.feed.stream(cs.ctx, &s.w))
+}
 
-	stopHeartbeat := out.heartbeat(rt.cfg.Heartbeat, cancel)
-	defer stopHeartbeat()
-	w := &sseEventWriter{out: out, fail: cancel, cm: rt.metrics.clients[clientSSE], retry: rt.cfg.Retry.Milliseconds()}
-	err := f.stream(ctx, w)
+// sseSession is an EventSource client's stream from its start to its end, which
+// may come on another goroutine than the start's.
+type sseSession struct {
+	rt            *route
+	cs            *clientStream
+	cr            *clientRequest
+	w             sseEventWriter
+	done          func()
+	disconnected  func(error)
+	stopHeartbeat func()
+}
+
+// resume goes on with the stream after a time on the relay loop that ended with why.
+func (s *sseSession) resume(why error) { s.end(s.cs.feed.resume(s.cs.ctx, why)) }
+
+// end closes the session after its stream returned err, unless the stream parked on
+// the relay loop (errParked): then it goes on there, and resume comes back.
+func (s *sseSession) end(err error) {
+	if err == errParked {
+		return
+	}
+	ctx, w := s.cs.ctx, &s.w
 	w.count(addNow{})
+	var why error
 	switch {
 	case w.writeErr != nil:
 		why = fmt.Errorf("client write failed: %w", w.writeErr)
 	case errors.Is(err, errClientStuck):
 		why = err
-	case rt.srv.Draining():
+	case s.rt.srv.Draining():
 		why = errDraining
 	case ctx.Err() == nil:
 		why = fmt.Errorf("upstream ended the stream: %w", err)
-		rt.log.Info("upstream ended the stream", "client", cr.remoteAddr, "err", err)
+		s.rt.log.Info("upstream ended the stream", "client", s.cr.remoteAddr, "err", err)
+	}
+	s.stopHeartbeat()
+	s.disconnected(why)
+	s.cs.close()
+	if s.done != nil {
+		s.done()
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -52,6 +53,15 @@ type feed struct {
 	sinkErr error
 	// onConnect, when set, learns of every new upstream connection.
 	onConnect func(upstreamConn)
+	// park, when set, is how a stream that went to the relay loop comes back
+	// without a goroutine waiting for it meanwhile (setPark). parked says it is
+	// there so, and stopLeave stops the registration that takes it out when ctx
+	// is done; parkMu orders the parking goroutine's last steps before the
+	// return's first.
+	park      func(why error)
+	parked    bool
+	stopLeave func() bool
+	parkMu    sync.Mutex
 	// relay and relayOut, when set, let connections that can be read from the
 	// relay loop be (setRelay).
 	relay    *relayLoop
@@ -179,16 +189,27 @@ func (f *feed) relayConn() {
 	}
 }
 
+// errParked is how far a stream goes back when it went to the relay loop and freed
+// its goroutine (feed.setPark): up to the session, which lets its goroutine end.
+var errParked = errors.New("stream parked on the relay loop")
+
+// setPark lets this feed's streams free their goroutine while they are on the relay
+// loop: the calls that put a stream there return errParked, and resume runs, on a
+// goroutine of its own, with why the stream left the loop once it has. It is for
+// sessions that need no goroutine but the stream's (an EventSource client's).
+func (f *feed) setPark(resume func(why error)) { f.park = resume }
+
 // serveRelayed puts r, one of this feed's connections, on loop and waits while it
 // is served there: until it leaves (why, told on left), or ctx is done, which makes
-// it leave; errRelayClosed when the loop did not take it. Meanwhile the counts go
-// to the loop's (commit), and those since once r is back.
-func (f *feed) serveRelayed(ctx context.Context, loop *relayLoop, r *relayed, left <-chan error) (why error) {
+// it leave; errRelayClosed when the loop did not take it. With parkable, when the
+// feed can park (setPark), it returns errParked instead of waiting. Meanwhile the
+// counts go to the loop's (commit), and those since once r is back.
+func (f *feed) serveRelayed(ctx context.Context, loop *relayLoop, r *relayed, left <-chan error, parkable bool) (why error) {
 	f.lazyCounts = true // before the loop may read it
-	defer func() {
-		f.lazyCounts = false
-		f.commit()
-	}()
+	if parkable && f.park != nil {
+		return f.parkOn(ctx, loop, r)
+	}
+	defer f.relayEnded()
 	if !loop.add(r) {
 		return errRelayClosed
 	}
@@ -203,22 +224,96 @@ func (f *feed) serveRelayed(ctx context.Context, loop *relayLoop, r *relayed, le
 	return why
 }
 
+// parkOn puts r on loop and returns errParked: relayLeft resumes the stream when r
+// has left the loop, which a done ctx makes it do.
+func (f *feed) parkOn(ctx context.Context, loop *relayLoop, r *relayed) error {
+	f.parkMu.Lock()
+	defer f.parkMu.Unlock()
+	f.parked = true // before the loop may read it
+	if !loop.add(r) {
+		f.parked = false
+		f.relayEnded()
+		return errRelayClosed
+	}
+	f.metrics.relayed.Inc()
+	// After add: a leave posted before it would find nothing to take out.
+	f.stopLeave = context.AfterFunc(ctx, func() { loop.leave(r) })
+	return errParked
+}
+
+// relayLeft is told, on the loop, why a connection of this feed's left it: the
+// goroutine that waits in serveRelayed hears it on left, or, for a parked stream,
+// one of its own resumes it.
+func (f *feed) relayLeft(left chan<- error, why error) {
+	if f.parked {
+		go f.unpark(why)
+		return
+	}
+	left <- why
+}
+
+// unpark takes a parked stream back after it left the loop with why, and resumes it.
+func (f *feed) unpark(why error) {
+	f.parkMu.Lock() // once parkOn is done with the stream
+	stop := f.stopLeave
+	f.parked, f.stopLeave = false, nil
+	f.parkMu.Unlock()
+	stop()
+	f.metrics.relayed.Dec()
+	f.relayEnded()
+	f.park(why)
+}
+
+// relayEnded commits the counts of a time on the relay loop, the loop's no more.
+func (f *feed) relayEnded() {
+	f.lazyCounts = false
+	f.commit()
+}
+
 // stream hands every event, sanitised and counted, to sink, reconnecting as needed.
 // The event is the feed's again once sink.write returns: the sink copies what it
 // keeps. It returns the sink's error as soon as a write fails; otherwise it returns
-// only when ctx is done or the upstream refuses for good (a final status). The
-// sink's methods may run on the upstream connection's own goroutine
-// (upstreamConn.each), one call at a time, never after stream has returned.
+// only when ctx is done or the upstream refuses for good (a final status), or, for
+// a feed that parks (setPark), with errParked while the stream is on the relay loop.
+// The sink's methods may run on the upstream connection's own goroutine
+// (upstreamConn.each) or the relay loop, one call at a time, never after stream
+// has returned, but for errParked.
 func (f *feed) stream(ctx context.Context, sink eventSink) error {
 	f.sink = sink
+	return f.streamFrom(ctx, false, nil)
+}
+
+// resume goes on with the stream after a time on the relay loop that freed its
+// goroutine (errParked) ended with why, on the goroutine setPark's resume runs on.
+// It returns as stream does, or errParked again.
+func (f *feed) resume(ctx context.Context, why error) error {
+	return f.streamFrom(ctx, true, f.conn.(relayResumer).resumeRelayed(ctx, why))
+}
+
+// relayResumer is an upstream connection whose stream can park on the relay loop.
+type relayResumer interface {
+	resumeRelayed(ctx context.Context, why error) error
+}
+
+// streamFrom is stream, starting, when back, with what the connection's each
+// returned: eachErr.
+func (f *feed) streamFrom(ctx context.Context, back bool, eachErr error) error {
 	for {
-		if f.conn == nil {
-			if err := f.reconnect(ctx); err != nil {
-				return err
+		var err error
+		if back {
+			back, err = false, eachErr
+		} else {
+			if f.conn == nil {
+				if err := f.reconnect(ctx); err != nil {
+					return err
+				}
 			}
+			f.sinkErr = nil
+			err = f.conn.each(ctx, f)
 		}
-		f.sinkErr = nil
-		err := f.conn.each(ctx, f)
+		if err == errParked {
+			return err // nothing may touch the stream: it is resumed elsewhere
+		}
 		if f.sinkErr != nil {
 			f.commit()
 			return f.sinkErr

@@ -116,9 +116,29 @@ func (u *sseUpstream) relayTo(loop *relayLoop, out relayOut, f *feed) {
 // ends the read, as the request's context.
 func (u *sseUpstream) each(ctx context.Context, to eventReceiver) error {
 	u.to = to
+	return u.eachFrom(ctx, false, nil)
+}
+
+// resumeRelayed goes on reading the stream after a time on the relay loop that
+// freed its goroutine (errParked) ended with why, on the goroutine that resumes it.
+func (u *sseUpstream) resumeRelayed(ctx context.Context, why error) error {
+	return u.eachFrom(ctx, true, why)
+}
+
+// eachFrom is each, starting, when back, with the end of a time on the relay loop
+// that ended with why. It returns errParked, and nothing touches the stream any
+// more, when the stream went back to the loop and freed the goroutine.
+func (u *sseUpstream) eachFrom(ctx context.Context, back bool, why error) error {
 	for {
-		if u.loop != nil && u.out != nil {
-			entered, done, err := u.eachRelayed(ctx)
+		if back || (u.loop != nil && u.out != nil) {
+			var entered, done bool
+			var err error
+			if back {
+				back = false
+				entered, done, err = u.afterRelay(ctx, why)
+			} else {
+				entered, done, err = u.eachRelayed(ctx)
+			}
 			if done {
 				return err
 			}
@@ -162,10 +182,11 @@ func (u *sseUpstream) eachHere() error {
 
 // eachRelayed hands the stream's socket to the relay loop, which parses what it
 // reads and hands the events on there (relayData), while the caller waits for it to
-// come back: when ctx is done, to.receive returns false, the event is over size,
-// the client falls behind or the socket ends. done is false when the stream goes on
-// here (eachHere): it could not enter the loop (entered is false), or came back for
-// a wait (a slow client) or to end (the socket).
+// come back, or, when the feed can park, returns errParked at once (feed.park):
+// when ctx is done, to.receive returns false, the event is over size, the client
+// falls behind or the socket ends. done is false when the stream goes on here
+// (eachHere): it could not enter the loop (entered is false), or came back for a
+// wait (a slow client) or to end (the socket).
 func (u *sseUpstream) eachRelayed(ctx context.Context) (entered, done bool, err error) {
 	// A socket in the loop of its own each time: a leave asked for an earlier
 	// time there must not find this one.
@@ -190,8 +211,16 @@ func (u *sseUpstream) eachRelayed(ctx context.Context) (entered, done bool, err 
 	}
 	var why error
 	if !u.stopped && !u.out.behind() {
-		why = u.feed.serveRelayed(ctx, u.loop, r, u.left)
+		why = u.feed.serveRelayed(ctx, u.loop, r, u.left, true)
+		if why == errParked {
+			return true, true, errParked
+		}
 	}
+	return u.afterRelay(ctx, why)
+}
+
+// afterRelay takes the stream back from the relay loop, which it left with why.
+func (u *sseUpstream) afterRelay(ctx context.Context, why error) (entered, done bool, err error) {
 	if why == errLeaveAsked || why == errRelayClosed {
 		why = nil // the socket is still good
 	}
@@ -217,7 +246,7 @@ func (u *sseUpstream) relayData(b []byte) bool {
 	return !u.out.behind()
 }
 
-func (u *sseUpstream) relayLeft(why error) { u.left <- why }
+func (u *sseUpstream) relayLeft(why error) { u.feed.relayLeft(u.left, why) }
 
 // relayWarm reads the stream's parser, body, feed and writer (relayLoop.warm).
 func (u *sseUpstream) relayWarm() uintptr {

@@ -53,7 +53,7 @@ func (u *wsUpstream) eachRelayed(ctx context.Context, to eventReceiver) (done bo
 	rr.sinkWarmer, _ = u.feed.sink.(warmer)
 	rr.r = r
 	r.first = rest // what came with the 101
-	why := u.feed.serveRelayed(ctx, u.loop, r, rr.left)
+	why := u.feed.serveRelayed(ctx, u.loop, r, rr.left, false)
 	closeFD(fd)
 	u.out.stopRelay()
 	switch {
