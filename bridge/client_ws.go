@@ -96,8 +96,7 @@ type wsEventWriter struct {
 }
 
 func (w *wsEventWriter) write(ev *sse.Event) error {
-	frame, size := w.fe.encode(ev)
-	w.addErr = w.out.add(w.ctx, frame, size)
+	w.addErr = w.out.encode(w.ctx, w.fe, ev)
 	return w.addErr
 }
 

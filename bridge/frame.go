@@ -26,31 +26,49 @@ func newFrameEncoder(format config.Format) *frameEncoder {
 	return &frameEncoder{format: format, lastRetry: -1}
 }
 
-// encode returns ev as a text frame (ws.ServerFrame) and the size of its payload.
-// The frame owns its bytes, its only allocation: the connection's writer may still
-// be sending it when the next event is encoded.
-func (fe *frameEncoder) encode(ev *sse.Event) (frame []byte, size int) {
+// appendFrame appends ev's text frame to dst, and returns dst, the frame (in dst)
+// and the size of its payload: for a caller that builds frames in a buffer of its
+// own and copies out only those the connection keeps (wsBatch.encode).
+func (fe *frameEncoder) appendFrame(dst []byte, ev *sse.Event) (_, frame []byte, size int) {
 	if fe.format == config.FormatRaw {
-		return rawFrame(ev)
+		dst, frame = appendRawFrame(dst, ev)
+		return dst, frame, len(ev.Data)
 	}
 	withRetry := ev.HasRetry && ev.Retry != fe.lastRetry
 	if withRetry {
 		fe.lastRetry = ev.Retry
 	}
-	return jsonFrame(ev, withRetry)
+	dst, frame, size = appendJSONTextFrame(dst, ev, withRetry)
+	return dst, frame, size
 }
 
 // rawFrame is the format=raw text frame of ev (its data alone) and the size of its
 // payload, in one allocation.
 func rawFrame(ev *sse.Event) (frame []byte, size int) {
-	return append(ws.AppendFrameHeader(make([]byte, 0, ws.HeaderRoom+len(ev.Data)), false, len(ev.Data)), ev.Data...), len(ev.Data)
+	_, frame = appendRawFrame(make([]byte, 0, ws.HeaderRoom+len(ev.Data)), ev)
+	return frame, len(ev.Data)
+}
+
+// appendRawFrame appends the format=raw text frame of ev to dst.
+func appendRawFrame(dst []byte, ev *sse.Event) (_, frame []byte) {
+	start := len(dst)
+	dst = append(ws.AppendFrameHeader(dst, false, len(ev.Data)), ev.Data...)
+	return dst, dst[start:]
 }
 
 // jsonFrame is the format=json text frame of ev (appendJSONFrame) and the size of
 // its payload, built in one allocation with the header written in front.
 func jsonFrame(ev *sse.Event, withRetry bool) (frame []byte, size int) {
-	b := appendJSONFrame(make([]byte, ws.HeaderRoom, ws.HeaderRoom+jsonFrameSize(ev)), ev, withRetry)
-	return ws.FrameInPlace(b, false), len(b) - ws.HeaderRoom
+	_, frame, size = appendJSONTextFrame(make([]byte, 0, ws.HeaderRoom+jsonFrameSize(ev)), ev, withRetry)
+	return frame, size
+}
+
+// appendJSONTextFrame appends the format=json text frame of ev to dst: the message
+// after ws.HeaderRoom bytes of room, where its header then goes (ws.FrameInPlace).
+func appendJSONTextFrame(dst []byte, ev *sse.Event, withRetry bool) (_, frame []byte, size int) {
+	start := len(dst)
+	dst = appendJSONFrame(append(dst, make([]byte, ws.HeaderRoom)...), ev, withRetry)
+	return dst, ws.FrameInPlace(dst[start:], false), len(dst) - start - ws.HeaderRoom
 }
 
 // appendJSONFrame appends the format=json message of ev (SPEC section 4) to dst:

@@ -23,22 +23,25 @@ func TestFrameEncoderJSON(t *testing.T) {
 		{sse.Event{Data: "c", Retry: 0, HasRetry: true}, `{"event":"message","data":"c","retry":0}`},
 	}
 	var kept [][]byte
+	var buf []byte // one buffer for all, as a batch builds its frames
 	for _, c := range cases {
-		frame, size := fe.encode(&c.ev)
+		var frame []byte
+		var size int
+		buf, frame, size = fe.appendFrame(buf, &c.ev)
 		kept = append(kept, frame)
 		if want := ws.ServerFrame(false, []byte(c.want)); string(frame) != string(want) || size != len(c.want) {
-			t.Errorf("encode(%+v) = %q (%d bytes of payload); want the frame of %s", c.ev, frame, size, c.want)
+			t.Errorf("appendFrame(%+v) = %q (%d bytes of payload); want the frame of %s", c.ev, frame, size, c.want)
 		}
 	}
-	// Frames own their bytes: the writer may still hold one when the next is encoded.
+	// Each frame stays as it was while later ones are appended.
 	for i, frame := range kept {
 		if string(frame) != string(ws.ServerFrame(false, []byte(cases[i].want))) {
-			t.Errorf("frame %d changed after later encodes: %q", i, frame)
+			t.Errorf("frame %d changed after later appends: %q", i, frame)
 		}
 	}
 	raw := newFrameEncoder(config.FormatRaw)
-	if frame, size := raw.encode(&sse.Event{Type: "t", Data: "é\nx", ID: "1"}); string(frame) != string(ws.ServerFrame(false, []byte("é\nx"))) || size != 4 {
-		t.Errorf("raw encode = %q, %d; want the frame of the data alone", frame, size)
+	if _, frame, size := raw.appendFrame([]byte("before"), &sse.Event{Type: "t", Data: "é\nx", ID: "1"}); string(frame) != string(ws.ServerFrame(false, []byte("é\nx"))) || size != 4 {
+		t.Errorf("raw appendFrame = %q, %d; want the frame of the data alone", frame, size)
 	}
 }
 
@@ -49,7 +52,7 @@ func TestJSONFrameReadsBack(t *testing.T) {
 	t.Parallel()
 	for _, s := range []string{"", "plain", `"quoted" \ back\slash`, "<&>", "\x00\x01\x1f\x7f", "\u2028\u2029", "😀 é €", "a\nb\rc\td", strings.Repeat("x", 300)} {
 		ev := sse.Event{Type: s, Data: s, ID: s, Retry: 250, HasRetry: true}
-		frame, size := newFrameEncoder(config.FormatJSON).encode(&ev)
+		_, frame, size := newFrameEncoder(config.FormatJSON).appendFrame(nil, &ev)
 		payload := frame[len(frame)-size:]
 		var got struct {
 			Event string  `json:"event"`
@@ -103,7 +106,8 @@ func BenchmarkFrameEncodeJSON(b *testing.B) {
 	ev := sse.Event{Type: "update", Data: `{"price":42,"symbol":"ACME","note":"a \"quoted\" word"}`, ID: "12345"}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(ev.Data)))
+	var buf []byte
 	for b.Loop() {
-		fe.encode(&ev)
+		buf, _, _ = fe.appendFrame(buf[:0], &ev)
 	}
 }

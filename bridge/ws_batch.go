@@ -1,9 +1,12 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"sync"
 
+	"github.com/ssews/ssews/sse"
 	"github.com/ssews/ssews/ws"
 )
 
@@ -18,8 +21,12 @@ import (
 // On the relay loop (startRelay) it never waits: what neither the socket nor the
 // queue takes stays in the batch (behind), and the stream leaves the loop to wait.
 type wsBatch struct {
-	c      *ws.Conn
-	cm     *clientMetrics
+	c  *ws.Conn
+	cm *clientMetrics
+	// lent, while the batch holds frames built by encode, is the buffer they are
+	// built in (frameBuffers): what the connection takes at once is written from
+	// it, so a message costs no allocation while the client keeps up.
+	lent   *[]byte
 	frames [][]byte
 	sizes  []int
 	bytes  int
@@ -30,6 +37,24 @@ type wsBatch struct {
 }
 
 func newWSBatch(c *ws.Conn, cm *clientMetrics) *wsBatch { return &wsBatch{c: c, cm: cm} }
+
+// frameBuffers lend batches the buffer their frames are built in; one that a batch
+// grew past this is not kept.
+var frameBuffers = sync.Pool{New: func() any { b := make([]byte, 0, frameBufferSize); return &b }}
+
+const frameBufferSize = 64 << 10
+
+// encode collects ev's frame, built by fe in the lent buffer, and hands the batch
+// over once it reaches its bounds.
+func (b *wsBatch) encode(ctx context.Context, fe *frameEncoder, ev *sse.Event) error {
+	if b.lent == nil {
+		b.lent = frameBuffers.Get().(*[]byte)
+	}
+	var frame []byte
+	var size int
+	*b.lent, frame, size = fe.appendFrame(*b.lent, ev)
+	return b.add(ctx, frame, size)
+}
 
 // add collects a frame of ws.ServerFrame with size payload bytes, and hands the
 // batch over once it reaches its bounds.
@@ -49,6 +74,18 @@ func (b *wsBatch) flush(ctx context.Context) error {
 		return nil
 	}
 	taken := b.c.TryWriteFrames(b.frames)
+	if b.lent != nil {
+		// The connection keeps what it did not take (its queue, or the batch
+		// while behind): copies of its own, since the lent buffer goes back.
+		for i := taken; i < len(b.frames); i++ {
+			b.frames[i] = bytes.Clone(b.frames[i])
+		}
+		if cap(*b.lent) <= frameBufferSize {
+			*b.lent = (*b.lent)[:0]
+			frameBuffers.Put(b.lent)
+		}
+		b.lent = nil
+	}
 	var err error
 	n := 0
 	for i, frame := range b.frames {
