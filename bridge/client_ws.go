@@ -43,44 +43,68 @@ func (rt *route) serveWSFromSSE(w http.ResponseWriter, r *http.Request, cr *clie
 	})
 }
 
-// streamToWS sends the stream's events to c until the stream or the client ends,
-// closes c with the code that says why, then the stream, and calls done.
+// streamToWS sends the stream's events to c, one frame each, in batches handed over
+// when the upstream is about to wait (wsBatch), until the stream or the client ends;
+// then it closes c with the code that says why, then the stream, and calls done.
+// While the stream is on the relay loop, no goroutine waits for it: the session
+// goes on, and ends, on the goroutine that resumes it (feed.setPark).
 func (rt *route) streamToWS(cs *clientStream, c *ws.Conn, cr *clientRequest, done func()) {
-	defer done()
-	defer cs.close()
-	disconnected := rt.connected(clientWS, cr.remoteAddr)
-	err := rt.sendEvents(cs.ctx, cs.feed, c, newFrameEncoder(cr.format))
-	select {
-	case <-c.Done():
-		err = c.Err() // the client left, or its connection failed
-		rt.countClientClose(err)
-	default:
-	}
-	if rt.srv.Draining() {
-		err = errDraining
-	}
-	rt.closeClient(c, err)
-	disconnected(err)
-}
-
-// sendEvents writes every event of f to c, one frame each, in batches handed over
-// when the upstream is about to wait (wsBatch).
-func (rt *route) sendEvents(ctx context.Context, f *feed, c *ws.Conn, fe *frameEncoder) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w := &wsEventWriter{ctx: ctx, fail: cancel, out: newWSBatch(c, rt.metrics.clients[clientWS]), fe: fe}
+	s := &wsSession{rt: rt, cs: cs, c: c, done: done}
+	s.disconnected = rt.connected(clientWS, cr.remoteAddr)
+	s.ctx, s.cancel = context.WithCancel(cs.ctx)
+	s.w = wsEventWriter{ctx: s.ctx, fail: s.cancel, out: newWSBatch(c, rt.metrics.clients[clientWS]), fe: newFrameEncoder(cr.format)}
 	// While the client keeps up, an http:// upstream is read by a relay loop.
 	if loop := rt.srv.relayLoop(); loop != nil {
-		f.setRelay(loop, w.out)
+		cs.feed.setRelay(loop, s.w.out)
+		cs.feed.setPark(s.resume)
 	}
-	err := f.stream(ctx, w)
+	s.end(cs.feed.stream(s.ctx, &s.w))
+}
+
+// wsSession is a WebSocket client's stream of an SSE upstream from its start to its
+// end, which may come on another goroutine than the start's.
+type wsSession struct {
+	rt           *route
+	cs           *clientStream
+	c            *ws.Conn
+	ctx          context.Context
+	cancel       context.CancelFunc // ends the stream: the client failed
+	w            wsEventWriter
+	done         func()
+	disconnected func(error)
+}
+
+// resume goes on with the stream after a time on the relay loop that ended with why.
+func (s *wsSession) resume(why error) { s.end(s.cs.feed.resume(s.ctx, why)) }
+
+// end closes the session after its stream returned err, unless the stream parked on
+// the relay loop (errParked): then it goes on there, and resume comes back.
+func (s *wsSession) end(err error) {
+	if err == errParked {
+		return
+	}
+	s.cancel()
 	switch {
-	case w.clientErr != nil:
-		return w.clientErr
-	case w.addErr != nil:
-		return w.addErr
+	case s.w.clientErr != nil:
+		err = s.w.clientErr
+	case s.w.addErr != nil:
+		err = s.w.addErr
+	default:
+		err = fmt.Errorf("upstream: %w", err)
 	}
-	return fmt.Errorf("upstream: %w", err)
+	select {
+	case <-s.c.Done():
+		err = s.c.Err() // the client left, or its connection failed
+		s.rt.countClientClose(err)
+	default:
+	}
+	if s.rt.srv.Draining() {
+		err = errDraining
+	}
+	s.rt.closeClient(s.c, err)
+	s.disconnected(err)
+	s.cs.close()
+	s.done()
 }
 
 // wsEventWriter is the feed's sink for a WebSocket client's stream: one frame per

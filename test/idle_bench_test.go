@@ -20,30 +20,37 @@ func BenchmarkSharedIdleClient(b *testing.B) {
 		b.Run(kind, func(b *testing.B) {
 			up := newSSEBackend(b, func(w http.ResponseWriter, r *http.Request, n int) { <-r.Context().Done() })
 			p := startProxy(b, map[string]string{"SSEWS_CONFIG": sharedRoute(b, "/idle", up.URL)})
-			warm := dialRaw(b, p, kind) // the stream's hub and upstream connection exist before measuring
-			defer warm.Close()
-			waitMetric(b, p, fmt.Sprintf(`ssews_connections{client=%q,route="/idle"}`, kind), 1)
-			var m0, m1 runtime.MemStats
-			runtime.GC()
-			runtime.ReadMemStats(&m0)
-			g0 := runtime.NumGoroutine()
-			before := liveMemory()
-			conns := make([]net.Conn, 0, b.N)
-			for range b.N {
-				conns = append(conns, dialRaw(b, p, kind))
-			}
-			waitMetric(b, p, fmt.Sprintf(`ssews_connections{client=%q,route="/idle"}`, kind), float64(b.N+1))
-			after := liveMemory()
-			runtime.ReadMemStats(&m1)
-			// Signed: stacks in use can shrink while clients connect.
-			b.ReportMetric(float64(int64(after)-int64(before))/float64(b.N), "B/client")
-			b.ReportMetric(float64(int64(m1.HeapInuse)-int64(m0.HeapInuse))/float64(b.N), "heapB/client")
-			b.ReportMetric(float64(int64(m1.StackInuse)-int64(m0.StackInuse))/float64(b.N), "stackB/client")
-			b.ReportMetric(float64(runtime.NumGoroutine()-g0)/float64(b.N), "goroutines/client")
-			for _, c := range conns {
-				c.Close()
-			}
+			measureIdleClients(b, p, kind) // after one that makes the stream's hub and upstream connection
 		})
+	}
+}
+
+// measureIdleClients connects b.N idle clients of kind to p's /idle, after one that
+// makes what they share, and reports what each costs.
+func measureIdleClients(b *testing.B, p *proxy, kind string) {
+	warm := dialRaw(b, p, kind) // what clients share exists before measuring
+	defer warm.Close()
+	series := fmt.Sprintf(`ssews_connections{client=%q,route="/idle"}`, kind)
+	waitMetric(b, p, series, 1)
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	g0 := runtime.NumGoroutine()
+	before := liveMemory()
+	conns := make([]net.Conn, 0, b.N)
+	for range b.N {
+		conns = append(conns, dialRaw(b, p, kind))
+	}
+	waitMetric(b, p, series, float64(b.N+1))
+	after := liveMemory()
+	runtime.ReadMemStats(&m1)
+	// Signed: stacks in use can shrink while clients connect.
+	b.ReportMetric(float64(int64(after)-int64(before))/float64(b.N), "B/client")
+	b.ReportMetric(float64(int64(m1.HeapInuse)-int64(m0.HeapInuse))/float64(b.N), "heapB/client")
+	b.ReportMetric(float64(int64(m1.StackInuse)-int64(m0.StackInuse))/float64(b.N), "stackB/client")
+	b.ReportMetric(float64(runtime.NumGoroutine()-g0)/float64(b.N), "goroutines/client")
+	for _, c := range conns {
+		c.Close()
 	}
 }
 
@@ -87,31 +94,9 @@ func BenchmarkPerClientIdleClient(b *testing.B) {
 		b.Run(kind, func(b *testing.B) {
 			up := newHoldingUpstream(b)
 			p := startProxy(b, map[string]string{"SSEWS_ROUTES": routes("/idle", "http://"+up.Addr().String())})
-			warm := dialRaw(b, p, kind) // the relay loops and transports exist before measuring
-			defer warm.Close()
-			waitMetric(b, p, fmt.Sprintf(`ssews_connections{client=%q,route="/idle"}`, kind), 1)
-			var m0, m1 runtime.MemStats
-			runtime.GC()
-			runtime.ReadMemStats(&m0)
-			g0 := runtime.NumGoroutine()
-			before := liveMemory()
-			conns := make([]net.Conn, 0, b.N)
-			for range b.N {
-				conns = append(conns, dialRaw(b, p, kind))
-			}
-			waitMetric(b, p, fmt.Sprintf(`ssews_connections{client=%q,route="/idle"}`, kind), float64(b.N+1))
-			after := liveMemory()
-			runtime.ReadMemStats(&m1)
-			held := up.held() // the upstream's connections, measured with ssews's
-			b.ReportMetric(float64(int64(after)-int64(before))/float64(b.N), "B/client")
-			b.ReportMetric(float64(int64(m1.HeapInuse)-int64(m0.HeapInuse))/float64(b.N), "heapB/client")
-			b.ReportMetric(float64(int64(m1.StackInuse)-int64(m0.StackInuse))/float64(b.N), "stackB/client")
-			b.ReportMetric(float64(runtime.NumGoroutine()-g0)/float64(b.N), "goroutines/client")
-			if held < b.N {
-				b.Fatalf("the upstream holds %d connections; want %d", held, b.N+1)
-			}
-			for _, c := range conns {
-				c.Close()
+			measureIdleClients(b, p, kind) // after one that makes the relay loops and transports
+			if held := up.held(); held < b.N+1 {
+				b.Fatalf("the upstream held %d connections; want %d", held, b.N+1)
 			}
 		})
 	}

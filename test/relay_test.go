@@ -287,26 +287,27 @@ func TestRelayedStreamsKeepTheirOwnData(t *testing.T) {
 	}
 }
 
-// TestRelayedEventSourceHoldsNoGoroutine: an EventSource stream on the relay loop
-// frees its goroutine while it is there, and its end still comes: the client's
-// hang-up takes it off the loop and closes it.
-func TestRelayedEventSourceHoldsNoGoroutine(t *testing.T) {
+// TestRelayedStreamsHoldNoGoroutine: an EventSource or WebSocket client's stream of
+// an SSE upstream frees its goroutine while it is on the relay loop, and its end
+// still comes: the client's hang-up takes it off the loop and closes it.
+func TestRelayedStreamsHoldNoGoroutine(t *testing.T) {
 	// Not parallel: the goroutines counted are the process's.
 	up := newHoldingUpstream(t)
 	p := startProxy(t, map[string]string{"SSEWS_ROUTES": routes("/r", "http://"+up.Addr().String())})
-	const clients = 40
+	const clients = 40 // half of each kind
 	g0 := runtime.NumGoroutine()
 	var conns []net.Conn
-	for range clients {
-		conns = append(conns, dialRawPath(t, p, "/r", "sse"))
+	for i := range clients {
+		conns = append(conns, dialRawPath(t, p, "/r", []string{"sse", "ws"}[i%2]))
 	}
 	waitGauge(t, p, relayedSeries, clients)
 	if n := runtime.NumGoroutine() - g0; n >= clients/2 {
-		t.Errorf("%d more goroutines with %d relayed EventSource streams; want none for each", n, clients)
+		t.Errorf("%d more goroutines with %d relayed streams; want none for each", n, clients)
 	}
 	for _, c := range conns {
 		c.Close()
 	}
 	waitGauge(t, p, relayedSeries, 0)
 	waitGauge(t, p, `ssews_connections{client="sse",route="/r"}`, 0)
+	waitGauge(t, p, `ssews_connections{client="ws",route="/r"}`, 0)
 }
