@@ -25,10 +25,12 @@ type wsUpstream struct {
 	conn   *ws.Conn
 	dialed *websocket.Conn
 	opts   ws.Options
-	// loop, out and feed are set by relayTo.
+	// loop, out and feed are set by relayTo; rr reads the stream while it is
+	// on the loop.
 	loop   *relayLoop
 	out    relayOut
 	feed   *feed
+	rr     *wsRelayReader
 	reader MessageReader
 	// started is closed when each starts, or when the connection is closed first.
 	started   chan struct{}

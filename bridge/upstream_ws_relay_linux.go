@@ -20,7 +20,8 @@ import (
 // and gives up on one silent for two heartbeats. A client that falls behind pauses
 // the reading until the loop hears its socket take writes again (or a tick finds
 // it has); one that takes nothing for the write timeout ends the stream. done is
-// false when the connection cannot be taken over, and nothing changed.
+// false when the connection cannot be taken over, and nothing changed; err is
+// errParked when the feed parks the stream on the loop (feed.setPark).
 func (u *wsUpstream) eachRelayed(ctx context.Context, to eventReceiver) (done bool, err error) {
 	upNet, ok := ws.Socket(u.dialed)
 	if !ok {
@@ -53,20 +54,39 @@ func (u *wsUpstream) eachRelayed(ctx context.Context, to eventReceiver) (done bo
 	rr.sinkWarmer, _ = u.feed.sink.(warmer)
 	rr.r = r
 	r.first = rest // what came with the 101
-	why := u.feed.serveRelayed(ctx, u.loop, r, rr.left, false)
-	closeFD(fd)
+	u.rr = rr
+	why := u.feed.serveRelayed(ctx, u.loop, r, rr.left, true)
+	if why == errParked {
+		return true, why
+	}
+	return true, u.afterRelay(ctx, why)
+}
+
+// resumeRelayed ends the stream after a time on the relay loop that freed its
+// goroutine (errParked) ended with why, on the goroutine that resumes it: a
+// relayed WebSocket upstream does not go on off the loop.
+func (u *wsUpstream) resumeRelayed(ctx context.Context, why error) error {
+	return u.afterRelay(ctx, why)
+}
+
+// afterRelay takes the stream back from the relay loop, which it left with why, and
+// returns why it ended.
+func (u *wsUpstream) afterRelay(ctx context.Context, why error) error {
+	rr := u.rr
+	u.rr = nil
+	closeFD(rr.fd)
 	u.out.stopRelay()
 	switch {
 	case rr.stopped:
-		return true, nil
+		return nil
 	case rr.err != nil:
-		return true, rr.err
+		return rr.err
 	case ctx.Err() != nil:
-		return true, ctx.Err()
+		return ctx.Err()
 	case why == nil || why == io.EOF || why == errLeaveAsked:
-		return true, io.ErrUnexpectedEOF // gone without a close frame
+		return io.ErrUnexpectedEOF // gone without a close frame
 	}
-	return true, why
+	return why
 }
 
 // wsRelayReader is the state of a WebSocket upstream read on the relay loop.
@@ -109,7 +129,7 @@ func (rr *wsRelayReader) relayData(b []byte) bool {
 
 func (rr *wsRelayReader) relayLeft(why error) {
 	rr.unwatchClient() // before the client's socket may close
-	rr.left <- why
+	rr.u.feed.relayLeft(rr.left, why)
 }
 
 func (rr *wsRelayReader) relayWritable()          {}

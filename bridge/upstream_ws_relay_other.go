@@ -9,3 +9,6 @@ import "context"
 func (u *wsUpstream) eachRelayed(context.Context, eventReceiver) (bool, error) {
 	return false, nil
 }
+
+// wsRelayReader reads a WebSocket upstream on the relay loop, which needs epoll.
+type wsRelayReader struct{}

@@ -2,6 +2,8 @@ package test
 
 import (
 	"bufio"
+	"crypto/sha1"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
@@ -102,8 +104,9 @@ func BenchmarkPerClientIdleClient(b *testing.B) {
 	}
 }
 
-// holdingUpstream answers every request with an event stream's head and keeps the
-// connection, read by nobody, until the test ends.
+// holdingUpstream answers every request with an event stream's head, or a
+// WebSocket handshake's when it asks for one, and keeps the connection, read by
+// nobody, until the test ends.
 type holdingUpstream struct {
 	net.Listener
 	mu    sync.Mutex
@@ -128,11 +131,18 @@ func newHoldingUpstream(tb testing.TB) *holdingUpstream {
 			// The request comes at once: its head is read here, then the
 			// connection is only held.
 			c.SetReadDeadline(time.Now().Add(wait))
-			if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			req, err := http.ReadRequest(bufio.NewReader(c))
+			if err != nil {
 				c.Close()
 				continue
 			}
-			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"))
+			if key := req.Header.Get("Sec-WebSocket-Key"); key != "" {
+				sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")) // RFC 6455 section 4.2.2
+				c.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+					"Sec-WebSocket-Accept: " + base64.StdEncoding.EncodeToString(sum[:]) + "\r\n\r\n"))
+			} else {
+				c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"))
+			}
 			u.mu.Lock()
 			u.conns = append(u.conns, c)
 			u.mu.Unlock()

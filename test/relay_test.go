@@ -288,26 +288,43 @@ func TestRelayedStreamsKeepTheirOwnData(t *testing.T) {
 }
 
 // TestRelayedStreamsHoldNoGoroutine: an EventSource or WebSocket client's stream of
-// an SSE upstream frees its goroutine while it is on the relay loop, and its end
-// still comes: the client's hang-up takes it off the loop and closes it.
+// an SSE upstream, and an EventSource client's of a WebSocket upstream, frees its
+// goroutine while it is on the relay loop, and its end still comes: the client's
+// hang-up takes it off the loop and closes it.
 func TestRelayedStreamsHoldNoGoroutine(t *testing.T) {
 	// Not parallel: the goroutines counted are the process's.
 	up := newHoldingUpstream(t)
-	p := startProxy(t, map[string]string{"SSEWS_ROUTES": routes("/r", "http://"+up.Addr().String())})
-	const clients = 40 // half of each kind
-	g0 := runtime.NumGoroutine()
+	p := startProxy(t, map[string]string{"SSEWS_ROUTES": routes("/r", "http://"+up.Addr().String(), "/w", "ws://"+up.Addr().String())})
+	const each = 20
+	clients := []struct{ path, kind string }{{"/r", "sse"}, {"/r", "ws"}, {"/w", "sse"}}
 	var conns []net.Conn
-	for i := range clients {
-		conns = append(conns, dialRawPath(t, p, "/r", []string{"sse", "ws"}[i%2]))
+	// A client of each kind first, for what they share (relay loops, watchers).
+	for _, c := range clients {
+		conns = append(conns, dialRawPath(t, p, c.path, c.kind))
 	}
-	waitGauge(t, p, relayedSeries, clients)
-	if n := runtime.NumGoroutine() - g0; n >= clients/2 {
-		t.Errorf("%d more goroutines with %d relayed streams; want none for each", n, clients)
+	waitGauge(t, p, `ssews_relayed_streams{route="/r"}`, 2)
+	waitGauge(t, p, `ssews_relayed_streams{route="/w"}`, 1)
+	g0 := runtime.NumGoroutine()
+	for range each - 1 {
+		for _, c := range clients {
+			conns = append(conns, dialRawPath(t, p, c.path, c.kind))
+		}
+	}
+	for _, route := range []string{"/r", "/w"} {
+		want := each
+		if route == "/r" {
+			want = 2 * each
+		}
+		waitGauge(t, p, fmt.Sprintf(`ssews_relayed_streams{route=%q}`, route), float64(want))
+	}
+	if n := runtime.NumGoroutine() - g0; n >= each/2 { // a kind of client that held one would add each - 1
+		t.Errorf("%d more goroutines with %d relayed streams; want none for each", n, len(conns))
 	}
 	for _, c := range conns {
 		c.Close()
 	}
-	waitGauge(t, p, relayedSeries, 0)
-	waitGauge(t, p, `ssews_connections{client="sse",route="/r"}`, 0)
-	waitGauge(t, p, `ssews_connections{client="ws",route="/r"}`, 0)
+	for _, c := range clients {
+		waitGauge(t, p, fmt.Sprintf(`ssews_relayed_streams{route=%q}`, c.path), 0)
+		waitGauge(t, p, fmt.Sprintf(`ssews_connections{client=%q,route=%q}`, c.kind, c.path), 0)
+	}
 }
