@@ -87,15 +87,19 @@ func liveMemory() uint64 {
 
 // BenchmarkPerClientIdleClient measures what one idle per-client session costs ssews,
 // as BenchmarkSharedIdleClient does: an EventSource stream (on the relay loop) or a
-// WebSocket session of an SSE upstream that sends nothing. The upstream is a bare
-// listener that answers each request with an event stream's head and holds the
+// WebSocket session of an SSE upstream that sends nothing, or an EventSource stream
+// of a silent WebSocket upstream. The upstream is a bare listener that answers each
+// request with an event stream's head (or a WebSocket handshake's) and holds the
 // connection without a goroutine or buffer of its own, so that what is measured is
 // ssews's share.
 func BenchmarkPerClientIdleClient(b *testing.B) {
-	for _, kind := range []string{"sse", "ws"} {
-		b.Run(kind, func(b *testing.B) {
+	for _, c := range []struct{ name, scheme, kind string }{
+		{"sse", "http", "sse"}, {"ws", "http", "ws"}, {"sse-of-ws", "ws", "sse"},
+	} {
+		kind := c.kind
+		b.Run(c.name, func(b *testing.B) {
 			up := newHoldingUpstream(b)
-			p := startProxy(b, map[string]string{"SSEWS_ROUTES": routes("/idle", "http://"+up.Addr().String())})
+			p := startProxy(b, map[string]string{"SSEWS_ROUTES": routes("/idle", c.scheme+"://"+up.Addr().String())})
 			measureIdleClients(b, p, kind) // after one that makes the relay loops and transports
 			if held := up.held(); held < b.N+1 {
 				b.Fatalf("the upstream held %d connections; want %d", held, b.N+1)
