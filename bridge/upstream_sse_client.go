@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -87,11 +88,12 @@ func (c *sseClient) roundTripDirect(req *http.Request) (*http.Response, net.Conn
 	stopDeadline := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(longAgo) })
 	_ = conn.SetDeadline(time.Now().Add(c.timeout))
 	req.Close = true // the stream is the connection's only exchange
-	if err := req.Write(conn); err != nil {
+	if err := writeRequest(conn, req); err != nil {
 		conn.Close()
 		return nil, nil, err
 	}
-	br := bufio.NewReaderSize(conn, 4<<10)
+	br := headReaders.Get().(*bufio.Reader)
+	br.Reset(conn)
 	resp, err := http.ReadResponse(br, req)
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode <= 199 { // informational
 		resp, err = http.ReadResponse(br, req)
@@ -110,6 +112,31 @@ func (c *sseClient) roundTripDirect(req *http.Request) (*http.Response, net.Conn
 	if resp.StatusCode/100 == 2 && (chunked || resp.ContentLength < 0 && len(resp.TransferEncoding) == 0) {
 		head, _ := br.Peek(br.Buffered())
 		resp.Body = newStreamBody(ctx, conn, stopDeadline, head, chunked)
+		// The body has what was read past the head: the reader is free
+		// (another answer's body reads through it).
+		br.Reset(nil)
+		headReaders.Put(br)
 	}
 	return resp, conn, nil
+}
+
+// headReaders and requestWriters lend the buffers a stream's exchange needs until
+// its body starts, so that thousands of clients connecting at once leave no 8 KB of
+// garbage each.
+var (
+	headReaders    = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
+	requestWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10) }}
+)
+
+// writeRequest writes req to conn through a lent buffer.
+func writeRequest(conn net.Conn, req *http.Request) error {
+	bw := requestWriters.Get().(*bufio.Writer)
+	bw.Reset(conn)
+	err := req.Write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	bw.Reset(nil)
+	requestWriters.Put(bw)
+	return err
 }
