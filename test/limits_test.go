@@ -420,14 +420,8 @@ func TestStuckSSEClient(t *testing.T) {
 	})
 	p := startProxy(t, map[string]string{"SSEWS_ROUTES": routes("/fire", up.URL), "SSEWS_WRITE_TIMEOUT": "300ms"})
 
-	addr := strings.TrimPrefix(p.url, "http://")
-	stuck, err := net.DialTimeout("tcp", addr, wait)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stuck := dialStuckEventSource(t, p, "/fire?who=stuck")
 	defer stuck.Close()
-	stuck.(*net.TCPConn).SetReadBuffer(4096)
-	fmt.Fprintf(stuck, "GET /fire?who=stuck HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", addr)
 
 	// The other client reads all along, every event in order, before and after.
 	good := openSSE(t, p.url+"/fire?who=good", nil)
@@ -465,6 +459,20 @@ func TestStuckSSEClient(t *testing.T) {
 		t.Errorf("stuck client's connection still open: %v", err)
 	}
 	t.Logf("the stuck client's upstream wrote %d events; the other client read %d meanwhile", stuckWritten.Load(), want-1)
+}
+
+// dialStuckEventSource opens an EventSource request for path that reads nothing,
+// with a receive buffer small enough that ssews soon finds it stuck.
+func dialStuckEventSource(t *testing.T, p *proxy, path string) net.Conn {
+	t.Helper()
+	addr := strings.TrimPrefix(p.url, "http://")
+	stuck, err := net.DialTimeout("tcp", addr, wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stuck.(*net.TCPConn).SetReadBuffer(4096)
+	fmt.Fprintf(stuck, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", path, addr)
+	return stuck
 }
 
 func isTimeout(err error) bool {

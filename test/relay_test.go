@@ -201,15 +201,9 @@ func TestRelayedStuckClients(t *testing.T) {
 				}
 			})
 			p := startProxy(t, map[string]string{"SSEWS_ROUTES": routes("/r", wsURL(up.URL)), "SSEWS_WRITE_TIMEOUT": "300ms"})
-			addr := strings.TrimPrefix(p.url, "http://")
 			if kind == "sse" {
-				stuck, err := net.DialTimeout("tcp", addr, wait)
-				if err != nil {
-					t.Fatal(err)
-				}
+				stuck := dialStuckEventSource(t, p, "/r")
 				defer stuck.Close()
-				stuck.(*net.TCPConn).SetReadBuffer(4096)
-				fmt.Fprintf(stuck, "GET /r HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", addr)
 			} else {
 				d := websocket.Dialer{NetDial: func(network, addr string) (net.Conn, error) {
 					c, err := net.Dial(network, addr)
