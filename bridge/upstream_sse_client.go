@@ -121,7 +121,8 @@ func (c *sseClient) roundTripDirect(req *http.Request) (*http.Response, net.Conn
 }
 
 // headReaders and requestWriters lend the buffers a stream's exchange needs until
-// its body starts, so that thousands of clients connecting at once leave no 8 KB of
+// its body starts (and headReaders, headConn the one it reads a recorded handshake
+// with), so that thousands of clients connecting at once leave no 4 or 8 KB of
 // garbage each.
 var (
 	headReaders    = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}

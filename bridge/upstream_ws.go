@@ -276,7 +276,12 @@ func (c *headConn) Read(p []byte) (int, error) {
 func (c *headConn) endRecording() {
 	c.recording = false
 	rec := bytes.NewReader(c.rec)
-	br := bufio.NewReader(rec)
+	br := headReaders.Get().(*bufio.Reader) // lent: read only here
+	br.Reset(rec)
+	defer func() {
+		br.Reset(nil)
+		headReaders.Put(br)
+	}()
 	for {
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
