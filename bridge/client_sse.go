@@ -38,10 +38,7 @@ func (rt *route) serveSSE(w http.ResponseWriter, r *http.Request, cr *clientRequ
 		stopWatch := rt.srv.watchClosed(conn, cs.end) // the hang-up net/http no longer hears
 		out := newConnSSEResponse(conn, rt.srv.opts.WriteTimeout)
 		// While the client keeps up, the upstream is read by a relay loop.
-		if loop := rt.srv.relayLoop(); loop != nil {
-			cs.feed.setRelay(loop, out)
-		}
-		go rt.streamSSE(cs, out, cr, func() {
+		go rt.streamSSE(cs, out, cr, rt.srv.relayLoop(), func() {
 			stopWatch()
 			conn.Close()
 			release()
@@ -53,22 +50,20 @@ func (rt *route) serveSSE(w http.ResponseWriter, r *http.Request, cr *clientRequ
 		cs.close()
 		return
 	}
-	rt.streamSSE(cs, out, cr, nil)
+	rt.streamSSE(cs, out, cr, nil, nil)
 }
 
 // streamSSE writes the stream's events to out until it ends, then closes it and
-// calls done, if not nil. A stream with done (a taken-over connection's, on a
-// goroutine of its own) frees its goroutine while it is on the relay loop: the
-// session goes on, and ends, on the goroutine that resumes it (feed.setPark).
-func (rt *route) streamSSE(cs *clientStream, out *sseResponse, cr *clientRequest, done func()) {
+// calls done, if not nil. With loop (a taken-over connection's stream, on a
+// goroutine of its own), the upstream is read by the relay loop while the client
+// keeps up, and the session goes on, and ends, on the goroutine that takes the
+// stream back from the loop (clientStream.run).
+func (rt *route) streamSSE(cs *clientStream, out *sseResponse, cr *clientRequest, loop *relayLoop, done func()) {
 	s := &sseSession{rt: rt, cs: cs, cr: cr, done: done}
 	s.w = sseEventWriter{out: out, fail: cs.end, cm: rt.metrics.clients[clientSSE], retry: rt.cfg.Retry.Milliseconds()}
 	s.disconnected = rt.connected(clientSSE, cr.remoteAddr)
 	s.stopHeartbeat = out.heartbeat(rt.cfg.Heartbeat, cs.end)
-	if done != nil {
-		cs.feed.setPark(s.resume)
-	}
-	s.end(cs.feed.stream(cs.ctx, &s.w))
+	cs.run(cs.ctx, &s.w, loop, out, s.end)
 }
 
 // sseSession is an EventSource client's stream from its start to its end, which
@@ -83,15 +78,8 @@ type sseSession struct {
 	stopHeartbeat func()
 }
 
-// resume goes on with the stream after a time on the relay loop that ended with why.
-func (s *sseSession) resume(why error) { s.end(s.cs.feed.resume(s.cs.ctx, why)) }
-
-// end closes the session after its stream returned err, unless the stream parked on
-// the relay loop (errParked): then it goes on there, and resume comes back.
+// end closes the session after its stream returned err.
 func (s *sseSession) end(err error) {
-	if err == errParked {
-		return
-	}
 	ctx, w := s.cs.ctx, &s.w
 	w.count(addNow{})
 	var why error

@@ -45,3 +45,22 @@ func (s *clientStream) close() {
 	s.feed.close()
 	s.end()
 }
+
+// run streams the feed to sink until the stream ends, then calls end with what
+// feed.stream returned. With loop, the upstream is read by the relay loop while out
+// keeps up, and no goroutine waits for the stream meanwhile (feed.setRelay): end
+// may then run on the goroutine that took the stream back, after run returned.
+func (s *clientStream) run(ctx context.Context, sink eventSink, loop *relayLoop, out relayOut, end func(error)) {
+	if loop != nil {
+		s.feed.setRelay(loop, out, func(why error) { endUnlessParked(s.feed.resumeStream(ctx, why), end) })
+	}
+	endUnlessParked(s.feed.stream(ctx, sink), end)
+}
+
+// endUnlessParked calls end with err, unless the stream is on the relay loop, which
+// resumes it.
+func endUnlessParked(err error, end func(error)) {
+	if err != errParked {
+		end(err)
+	}
+}

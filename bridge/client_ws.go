@@ -46,19 +46,15 @@ func (rt *route) serveWSFromSSE(w http.ResponseWriter, r *http.Request, cr *clie
 // streamToWS sends the stream's events to c, one frame each, in batches handed over
 // when the upstream is about to wait (wsBatch), until the stream or the client ends;
 // then it closes c with the code that says why, then the stream, and calls done.
-// While the stream is on the relay loop, no goroutine waits for it: the session
-// goes on, and ends, on the goroutine that resumes it (feed.setPark).
+// While the client keeps up, an http:// upstream is read by the relay loop, and the
+// session goes on, and ends, on the goroutine that takes the stream back from the
+// loop (clientStream.run).
 func (rt *route) streamToWS(cs *clientStream, c *ws.Conn, cr *clientRequest, done func()) {
 	s := &wsSession{rt: rt, cs: cs, c: c, done: done}
 	s.disconnected = rt.connected(clientWS, cr.remoteAddr)
 	s.ctx, s.cancel = context.WithCancel(cs.ctx)
 	s.w = wsEventWriter{ctx: s.ctx, fail: s.cancel, out: newWSBatch(c, rt.metrics.clients[clientWS]), fe: newFrameEncoder(cr.format)}
-	// While the client keeps up, an http:// upstream is read by a relay loop.
-	if loop := rt.srv.relayLoop(); loop != nil {
-		cs.feed.setRelay(loop, s.w.out)
-		cs.feed.setPark(s.resume)
-	}
-	s.end(cs.feed.stream(s.ctx, &s.w))
+	cs.run(s.ctx, &s.w, rt.srv.relayLoop(), s.w.out, s.end)
 }
 
 // wsSession is a WebSocket client's stream of an SSE upstream from its start to its
@@ -74,15 +70,8 @@ type wsSession struct {
 	disconnected func(error)
 }
 
-// resume goes on with the stream after a time on the relay loop that ended with why.
-func (s *wsSession) resume(why error) { s.end(s.cs.feed.resume(s.ctx, why)) }
-
-// end closes the session after its stream returned err, unless the stream parked on
-// the relay loop (errParked): then it goes on there, and resume comes back.
+// end closes the session after its stream returned err.
 func (s *wsSession) end(err error) {
-	if err == errParked {
-		return
-	}
 	s.cancel()
 	switch {
 	case s.w.clientErr != nil:

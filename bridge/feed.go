@@ -53,21 +53,18 @@ type feed struct {
 	sinkErr error
 	// onConnect, when set, learns of every new upstream connection.
 	onConnect func(upstreamConn)
-	// park, when set, is how a stream that went to the relay loop comes back
-	// without a goroutine waiting for it meanwhile (setPark). parked says it is
-	// there so, and stopLeave stops the registration that takes it out when ctx
-	// is done; parkMu orders the parking goroutine's last steps before the
-	// return's first.
-	park      func(why error)
-	parked    bool
+	// relay and relayOut, when set, let connections that can be read from the
+	// relay loop be (setRelay); resume is how a stream comes back from the loop,
+	// where no goroutine waits for it. stopLeave stops the registration that
+	// takes it out when its context ends; parkMu orders the parking goroutine's
+	// last steps before the return's first.
+	relay     *relayLoop
+	relayOut  relayOut
+	resume    func(why error)
 	stopLeave func() bool
 	parkMu    sync.Mutex
-	// relay and relayOut, when set, let connections that can be read from the
-	// relay loop be (setRelay).
-	relay    *relayLoop
-	relayOut relayOut
-	metrics  *routeMetrics
-	log      *slog.Logger
+	metrics   *routeMetrics
+	log       *slog.Logger
 	// client is the address of the feed's one client, for its log lines; empty for
 	// a shared stream's feed.
 	client string
@@ -173,9 +170,12 @@ func (f *feed) rawMessage() *ws.Message {
 }
 
 // setRelay lets this and every later upstream connection that can be read from
-// loop be, while out keeps up with it.
-func (f *feed) setRelay(loop *relayLoop, out relayOut) {
-	f.relay, f.relayOut = loop, out
+// loop be, while out keeps up with it. No goroutine waits for a stream on the loop:
+// the calls that put it there return errParked, and resume runs, on a goroutine of
+// its own, with why it left the loop once it has (feed.resumeStream goes on with
+// the stream).
+func (f *feed) setRelay(loop *relayLoop, out relayOut, resume func(why error)) {
+	f.relay, f.relayOut, f.resume = loop, out, resume
 	if f.conn != nil {
 		f.relayConn()
 	}
@@ -190,48 +190,18 @@ func (f *feed) relayConn() {
 }
 
 // errParked is how far a stream goes back when it went to the relay loop and freed
-// its goroutine (feed.setPark): up to the session, which lets its goroutine end.
+// its goroutine (setRelay): up to the session, which lets its goroutine end.
 var errParked = errors.New("stream parked on the relay loop")
 
-// setPark lets this feed's streams free their goroutine while they are on the relay
-// loop: the calls that put a stream there return errParked, and resume runs, on a
-// goroutine of its own, with why the stream left the loop once it has. It is for
-// sessions that need no goroutine but the stream's (an EventSource client's).
-func (f *feed) setPark(resume func(why error)) { f.park = resume }
-
-// serveRelayed puts r, one of this feed's connections, on loop and waits while it
-// is served there: until it leaves (why, told on left), or ctx is done, which makes
-// it leave; errRelayClosed when the loop did not take it. With parkable, when the
-// feed can park (setPark), it returns errParked instead of waiting. Meanwhile the
+// serveRelayed puts r, one of this feed's connections, on loop and returns
+// errParked, or errRelayClosed when the loop did not take it: relayLeft resumes the
+// stream once r has left the loop, which ctx ending makes it do. Meanwhile the
 // counts go to the loop's (commit), and those since once r is back.
-func (f *feed) serveRelayed(ctx context.Context, loop *relayLoop, r *relayed, left <-chan error, parkable bool) (why error) {
-	f.lazyCounts = true // before the loop may read it
-	if parkable && f.park != nil {
-		return f.parkOn(ctx, loop, r)
-	}
-	defer f.relayEnded()
-	if !loop.add(r) {
-		return errRelayClosed
-	}
-	f.metrics.relayed.Inc()
-	defer f.metrics.relayed.Dec()
-	select {
-	case why = <-left:
-	case <-ctx.Done():
-		loop.leave(r)
-		why = <-left
-	}
-	return why
-}
-
-// parkOn puts r on loop and returns errParked: relayLeft resumes the stream when r
-// has left the loop, which a done ctx makes it do.
-func (f *feed) parkOn(ctx context.Context, loop *relayLoop, r *relayed) error {
+func (f *feed) serveRelayed(ctx context.Context, loop *relayLoop, r *relayed) error {
 	f.parkMu.Lock()
 	defer f.parkMu.Unlock()
-	f.parked = true // before the loop may read it
+	f.lazyCounts = true // before the loop may read it
 	if !loop.add(r) {
-		f.parked = false
 		f.relayEnded()
 		return errRelayClosed
 	}
@@ -241,27 +211,20 @@ func (f *feed) parkOn(ctx context.Context, loop *relayLoop, r *relayed) error {
 	return errParked
 }
 
-// relayLeft is told, on the loop, why a connection of this feed's left it: the
-// goroutine that waits in serveRelayed hears it on left, or, for a parked stream,
-// one of its own resumes it.
-func (f *feed) relayLeft(left chan<- error, why error) {
-	if f.parked {
-		go f.unpark(why)
-		return
-	}
-	left <- why
-}
+// relayLeft is told, on the loop, why a connection of this feed's left it: a
+// goroutine of the stream's own takes it back.
+func (f *feed) relayLeft(why error) { go f.unpark(why) }
 
 // unpark takes a parked stream back after it left the loop with why, and resumes it.
 func (f *feed) unpark(why error) {
-	f.parkMu.Lock() // once parkOn is done with the stream
+	f.parkMu.Lock() // once serveRelayed is done with the stream
 	stop := f.stopLeave
-	f.parked, f.stopLeave = false, nil
+	f.stopLeave = nil
 	f.parkMu.Unlock()
 	stop()
 	f.metrics.relayed.Dec()
 	f.relayEnded()
-	f.park(why)
+	f.resume(why)
 }
 
 // relayEnded commits the counts of a time on the relay loop, the loop's no more.
@@ -273,8 +236,8 @@ func (f *feed) relayEnded() {
 // stream hands every event, sanitised and counted, to sink, reconnecting as needed.
 // The event is the feed's again once sink.write returns: the sink copies what it
 // keeps. It returns the sink's error as soon as a write fails; otherwise it returns
-// only when ctx is done or the upstream refuses for good (a final status), or, for
-// a feed that parks (setPark), with errParked while the stream is on the relay loop.
+// only when ctx is done or the upstream refuses for good (a final status), or with
+// errParked while the stream is on the relay loop (setRelay).
 // The sink's methods may run on the upstream connection's own goroutine
 // (upstreamConn.each) or the relay loop, one call at a time, never after stream
 // has returned, but for errParked.
@@ -283,10 +246,10 @@ func (f *feed) stream(ctx context.Context, sink eventSink) error {
 	return f.streamFrom(ctx, false, nil)
 }
 
-// resume goes on with the stream after a time on the relay loop that freed its
-// goroutine (errParked) ended with why, on the goroutine setPark's resume runs on.
-// It returns as stream does, or errParked again.
-func (f *feed) resume(ctx context.Context, why error) error {
+// resumeStream goes on with the stream after a time on the relay loop that freed
+// its goroutine (errParked) ended with why, on the goroutine setRelay's resume runs
+// on. It returns as stream does, or errParked again.
+func (f *feed) resumeStream(ctx context.Context, why error) error {
 	return f.streamFrom(ctx, true, f.conn.(relayResumer).resumeRelayed(ctx, why))
 }
 

@@ -165,8 +165,8 @@ func newRelayLoop(tick time.Duration) (*relayLoop, error) {
 	return l, nil
 }
 
-// add puts r's socket in the loop. It reports false, and r.left never runs, when
-// the loop has closed.
+// add puts r's socket in the loop. It reports false, and r.h.relayLeft never runs,
+// when the loop has closed.
 func (l *relayLoop) add(r *relayed) bool {
 	return l.post(func() { l.addNow(r) })
 }
@@ -235,8 +235,8 @@ func (l *relayLoop) want(r *relayed, read, write bool) {
 	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, r.fd, &ev)
 }
 
-// leave takes r's socket out of the loop, unless it has left already; r.left runs
-// with errLeaveAsked. Call it after add.
+// leave takes r's socket out of the loop, unless it has left already;
+// r.h.relayLeft runs with errLeaveAsked. Call it after add.
 func (l *relayLoop) leave(r *relayed) {
 	l.post(func() { l.drop(r, errLeaveAsked) })
 }

@@ -29,12 +29,10 @@ type sseUpstream struct {
 	out  relayOut
 	feed *feed
 	// to takes the events (each). On the relay loop, stopped says to.receive
-	// returned false or the stream failed (stopErr), and left hears the socket
-	// leave the loop.
+	// returned false or the stream failed (stopErr).
 	to      eventReceiver
 	stopped bool
 	stopErr error
-	left    chan error
 	// sinkWarmer is the feed's sink, when it can warm (relayWarm).
 	sinkWarmer warmer
 }
@@ -181,12 +179,11 @@ func (u *sseUpstream) eachHere() error {
 }
 
 // eachRelayed hands the stream's socket to the relay loop, which parses what it
-// reads and hands the events on there (relayData), while the caller waits for it to
-// come back, or, when the feed can park, returns errParked at once (feed.park):
-// when ctx is done, to.receive returns false, the event is over size, the client
-// falls behind or the socket ends. done is false when the stream goes on here
-// (eachHere): it could not enter the loop (entered is false), or came back for a
-// wait (a slow client) or to end (the socket).
+// reads and hands the events on there (relayData), and returns errParked: the
+// stream comes back (afterRelay, on a goroutine of its own) when ctx is done,
+// to.receive returns false, the event is over size, the client falls behind or the
+// socket ends. done is false when the stream goes on here (eachHere): it could not
+// enter the loop (entered is false), or came back for a wait (a slow client).
 func (u *sseUpstream) eachRelayed(ctx context.Context) (entered, done bool, err error) {
 	// A socket in the loop of its own each time: a leave asked for an earlier
 	// time there must not find this one.
@@ -202,16 +199,13 @@ func (u *sseUpstream) eachRelayed(ctx context.Context) (entered, done bool, err 
 	r.fd = fd
 	u.stopped, u.stopErr = false, nil
 	u.sinkWarmer, _ = u.feed.sink.(warmer)
-	if u.left == nil {
-		u.left = make(chan error, 1)
-	}
 	// What was read with the response head goes first, from here.
 	if more, err := u.pump(); !more {
 		u.stopped, u.stopErr = true, err
 	}
 	var why error
 	if !u.stopped && !u.out.behind() {
-		why = u.feed.serveRelayed(ctx, u.loop, r, u.left, true)
+		why = u.feed.serveRelayed(ctx, u.loop, r)
 		if why == errParked {
 			return true, true, errParked
 		}
@@ -246,7 +240,7 @@ func (u *sseUpstream) relayData(b []byte) bool {
 	return !u.out.behind()
 }
 
-func (u *sseUpstream) relayLeft(why error) { u.feed.relayLeft(u.left, why) }
+func (u *sseUpstream) relayLeft(why error) { u.feed.relayLeft(why) }
 
 // relayWarm reads the stream's parser, body, feed and writer (relayLoop.warm).
 func (u *sseUpstream) relayWarm() uintptr {

@@ -21,7 +21,7 @@ import (
 // the reading until the loop hears its socket take writes again (or a tick finds
 // it has); one that takes nothing for the write timeout ends the stream. done is
 // false when the connection cannot be taken over, and nothing changed; err is
-// errParked when the feed parks the stream on the loop (feed.setPark).
+// errParked when the stream went to the loop (feed.serveRelayed).
 func (u *wsUpstream) eachRelayed(ctx context.Context, to eventReceiver) (done bool, err error) {
 	upNet, ok := ws.Socket(u.dialed)
 	if !ok {
@@ -49,13 +49,12 @@ func (u *wsUpstream) eachRelayed(ctx context.Context, to eventReceiver) (done bo
 	rr := &wsRelayReader{u: u, to: to, sc: *ws.NewFrameScanner(false, u.opts.ReadLimit), fd: fd,
 		interval: u.opts.PingInterval, writeTimeout: u.opts.WriteTimeout}
 	rr.lastRead, rr.lastPing = time.Now(), time.Now()
-	rr.left = make(chan error, 1)
 	r := &relayed{fd: fd, h: rr, ticks: true}
 	rr.sinkWarmer, _ = u.feed.sink.(warmer)
 	rr.r = r
 	r.first = rest // what came with the 101
 	u.rr = rr
-	why := u.feed.serveRelayed(ctx, u.loop, r, rr.left, true)
+	why := u.feed.serveRelayed(ctx, u.loop, r)
 	if why == errParked {
 		return true, why
 	}
@@ -96,8 +95,6 @@ type wsRelayReader struct {
 	sc ws.FrameScanner // a value, as reader is in wsUpstream: fewer places an event touches
 	fd int
 	r  *relayed
-	// left hears the socket leave the loop.
-	left chan error
 	// sinkWarmer is the feed's sink, when it can warm (relayWarm).
 	sinkWarmer warmer
 	msg        []byte // the data message being read
@@ -129,7 +126,7 @@ func (rr *wsRelayReader) relayData(b []byte) bool {
 
 func (rr *wsRelayReader) relayLeft(why error) {
 	rr.unwatchClient() // before the client's socket may close
-	rr.u.feed.relayLeft(rr.left, why)
+	rr.u.feed.relayLeft(why)
 }
 
 func (rr *wsRelayReader) relayWritable()          {}
