@@ -31,6 +31,7 @@ import (
 type wsTunnel struct {
 	rt   *route
 	loop *relayLoop
+	cm   *clientMetrics // the WebSocket clients' series of the route
 	cl   *tunnelSide
 	up   *tunnelSide
 	// finish runs once the tunnel has ended, with why (nil: a close handshake).
@@ -101,7 +102,7 @@ func (rt *route) newTunnel(upConn, clientConn *websocket.Conn) (*wsTunnel, bool)
 		return nil, false
 	}
 	now := time.Now()
-	t := &wsTunnel{rt: rt, loop: loop, originals: [2]net.Conn{hc, clNet}}
+	t := &wsTunnel{rt: rt, loop: loop, cm: rt.metrics.clients[clientWS], originals: [2]net.Conn{hc, clNet}}
 	limit := rt.cfg.MaxMessage
 	t.cl = &tunnelSide{t: t, client: true, sc: *ws.NewFrameScanner(true, limit), lastRead: now, lastPing: now}
 	t.up = &tunnelSide{t: t, sc: *ws.NewFrameScanner(false, limit), lastRead: now, lastPing: now}
@@ -366,9 +367,8 @@ func (s *tunnelSide) commitCounts() {
 	} else {
 		l.count(&m.eventsIn, float64(s.msgs))
 		l.count(&m.bytesIn, float64(s.bytes))
-		cm := m.clients[clientWS]
-		l.count(&cm.events, float64(s.msgs))
-		l.count(&cm.bytes, float64(s.bytes))
+		l.count(&s.t.cm.events, float64(s.msgs))
+		l.count(&s.t.cm.bytes, float64(s.bytes))
 	}
 	s.msgs, s.bytes = 0, 0
 }
